@@ -1,0 +1,30 @@
+#pragma once
+// Subcommand registry. Each subcommand lives in its own file (cmd_<name>.cpp) and provides
+// add_<name>_command(CLI::App&), which adds the subcommand and a callback that runs it.
+// Callbacks throw statetune::Error for bad input; run_cli maps that to exit code 1.
+#include <functional>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace statetune::orchestrator {
+
+using AddCommand = std::function<void(CLI::App&)>;
+
+// Every subcommand's adder, in the order --help lists them.
+std::vector<AddCommand> all_commands();
+
+// Runs the callback that the selected subcommand registered (see command_runner below).
+void run_selected(CLI::App& sub);
+
+// Registers the body of a subcommand; run_selected calls it after parsing succeeded.
+void set_command_body(CLI::App& sub, std::function<void()> body);
+
+// --threads N for a subcommand: defaults to the cores this process may use; applied to
+// torch (intra-op) before the body runs.
+void add_threads_option(CLI::App& sub, int* threads);
+void apply_threads(int threads);
+
+}  // namespace statetune::orchestrator

@@ -1,0 +1,51 @@
+#include "statetune/orchestrator/commands.h"
+
+#include <CLI/CLI.hpp>
+#include <map>
+#include <memory>
+
+#include <ATen/Parallel.h>
+
+#include "statetune/common/error.h"
+#include "statetune/common/timer.h"
+
+namespace statetune::orchestrator {
+
+void add_tokenize_command(CLI::App& app);
+void add_init_model_command(CLI::App& app);
+void add_score_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
+
+std::vector<AddCommand> all_commands() {
+  return {add_init_model_command, add_tokenize_command, add_score_command, add_generate_command,
+          add_bench_command};
+}
+
+namespace {
+std::map<const CLI::App*, std::function<void()>>& bodies() {
+  static std::map<const CLI::App*, std::function<void()>> map;
+  return map;
+}
+}  // namespace
+
+void set_command_body(CLI::App& sub, std::function<void()> body) { bodies()[&sub] = std::move(body); }
+
+void run_selected(CLI::App& sub) {
+  auto it = bodies().find(&sub);
+  if (it == bodies().end()) fail("subcommand '{}' has no body", sub.get_name());
+  it->second();
+}
+
+void add_threads_option(CLI::App& sub, int* threads) {
+  *threads = available_cores();
+  sub.add_option("--threads", *threads, "Worker threads (default: the cores this process may use)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
+void apply_threads(int threads) {
+  at::set_num_threads(threads);
+}
+
+}  // namespace statetune::orchestrator
