@@ -56,7 +56,8 @@ NpyArray read_npy(const std::string& path) {
   NpyArray arr;
   std::string dims = m[1].str();
   std::int64_t count = 1;
-  for (std::sregex_iterator it(dims.begin(), dims.end(), std::regex("\\d+")), end; it != end; ++it) {
+  const std::regex number("\\d+");
+  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
     arr.shape.push_back(std::stoll(it->str()));
     count *= arr.shape.back();
   }

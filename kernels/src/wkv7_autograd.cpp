@@ -1,0 +1,41 @@
+// wkv7(): the WKV-7 op as a torch::autograd::Function, so the model's autograd graph runs
+// the fast CPU backward (and, in a CUDA build, the CUDA one) instead of T small ATen ops.
+#include <torch/csrc/autograd/custom_function.h>
+
+#include "statetune/kernels/wkv7.h"
+
+namespace statetune::kernels {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+struct Wkv7Function : public torch::autograd::Function<Wkv7Function> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& r, const at::Tensor& w, const at::Tensor& k,
+                               const at::Tensor& v, const at::Tensor& a, const at::Tensor& b,
+                               const at::Tensor& s0) {
+    // s0 always arrives defined here (zeros when the caller had none), so autograd has a slot.
+    Wkv7SavedForward saved = wkv7_forward_cpu(r, w, k, v, a, b, s0);
+    ctx->save_for_backward({r, w, k, v, a, b, s0, saved.checkpoints});
+    return {saved.out.y, saved.out.sT};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    auto s = ctx->get_saved_variables();
+    at::Tensor dy = grad_outputs[0].defined() ? grad_outputs[0] : at::zeros_like(s[0]);
+    Wkv7Grads g = wkv7_backward_cpu(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], dy, grad_outputs[1]);
+    return {g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0};
+  }
+};
+
+}  // namespace
+
+Wkv7Output wkv7(const at::Tensor& r, const at::Tensor& w, const at::Tensor& k, const at::Tensor& v,
+                const at::Tensor& a, const at::Tensor& b, const at::Tensor& s0) {
+  wkv7_check_inputs(r, w, k, v, a, b, s0);
+  at::Tensor s0_defined = s0.defined() ? s0 : at::zeros({r.size(0), r.size(2), r.size(3), r.size(3)}, r.options());
+  variable_list out = Wkv7Function::apply(r, w, k, v, a, b, s0_defined);
+  return {out[0], out[1]};
+}
+
+}  // namespace statetune::kernels

@@ -1,0 +1,197 @@
+// The fast CPU path of WKV-7: one task per (batch, head) via at::parallel_for, the state
+// row-major in a local buffer so the inner j-loops are contiguous and vectorise, and a
+// chunked backward that recomputes states forward from checkpoints (see wkv7.h).
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "statetune/kernels/wkv7.h"
+
+namespace statetune::kernels {
+namespace {
+
+struct Dims {
+  int64_t B, T, H, N;
+  int64_t chunks() const { return (T + kWkv7Chunk - 1) / kWkv7Chunk; }
+};
+
+// One recurrence step for one (batch, head): S <- S diag(w) + (S a) bᵀ + v kᵀ; writes sa.
+template <typename scalar_t>
+inline void wkv_step(scalar_t* __restrict S, scalar_t* __restrict sa, const scalar_t* __restrict w,
+                     const scalar_t* __restrict k, const scalar_t* __restrict v, const scalar_t* __restrict a,
+                     const scalar_t* __restrict b, int64_t N) {
+  for (int64_t i = 0; i < N; ++i) {
+    const scalar_t* row = S + i * N;
+    scalar_t acc = 0;
+    for (int64_t j = 0; j < N; ++j) acc += row[j] * a[j];
+    sa[i] = acc;
+  }
+  for (int64_t i = 0; i < N; ++i) {
+    scalar_t* row = S + i * N;
+    const scalar_t sai = sa[i], vi = v[i];
+    for (int64_t j = 0; j < N; ++j) row[j] = row[j] * w[j] + sai * b[j] + vi * k[j];
+  }
+}
+
+template <typename scalar_t>
+inline void load_s0(scalar_t* S, const scalar_t* s0, bool shared, const Dims& d, int64_t b, int64_t h) {
+  const int64_t NN = d.N * d.N;
+  if (s0 == nullptr) {
+    std::fill(S, S + NN, scalar_t(0));
+  } else {
+    const scalar_t* src = s0 + (shared ? h : b * d.H + h) * NN;
+    std::copy(src, src + NN, S);
+  }
+}
+
+template <typename scalar_t>
+void forward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const scalar_t* k, const scalar_t* v,
+                  const scalar_t* a, const scalar_t* b, const scalar_t* s0, bool shared, scalar_t* y,
+                  scalar_t* sT, scalar_t* ckpt) {
+  const int64_t N = d.N, NN = N * N, HN = d.H * N;
+  at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
+    std::vector<scalar_t> S(NN), sa(N);
+    for (int64_t bh = begin; bh < end; ++bh) {
+      const int64_t bi = bh / d.H, h = bh % d.H;
+      load_s0(S.data(), s0, shared, d, bi, h);
+      scalar_t* my_ckpt = ckpt + bh * d.chunks() * NN;
+      for (int64_t t = 0; t < d.T; ++t) {
+        if (t % kWkv7Chunk == 0) std::copy(S.begin(), S.end(), my_ckpt + (t / kWkv7Chunk) * NN);
+        const int64_t o = (bi * d.T + t) * HN + h * N;
+        wkv_step(S.data(), sa.data(), w + o, k + o, v + o, a + o, b + o, N);
+        for (int64_t i = 0; i < N; ++i) {
+          const scalar_t* row = S.data() + i * N;
+          scalar_t acc = 0;
+          for (int64_t j = 0; j < N; ++j) acc += row[j] * r[o + j];
+          y[o + i] = acc;
+        }
+      }
+      std::copy(S.begin(), S.end(), sT + bh * NN);
+    }
+  });
+}
+
+template <typename scalar_t>
+void backward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const scalar_t* k, const scalar_t* v,
+                   const scalar_t* a, const scalar_t* b, const scalar_t* ckpt, const scalar_t* dy,
+                   const scalar_t* dsT, scalar_t* dr, scalar_t* dw, scalar_t* dk, scalar_t* dv, scalar_t* da,
+                   scalar_t* db, scalar_t* ds0_per_batch) {
+  const int64_t N = d.N, NN = N * N, HN = d.H * N;
+  at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
+    // states[s] = the state before step (chunk_start + s); sas[s] = its sa.
+    std::vector<scalar_t> states((kWkv7Chunk + 1) * NN), sas(kWkv7Chunk * N), G(NN), dsa(N);
+    for (int64_t bh = begin; bh < end; ++bh) {
+      const int64_t bi = bh / d.H, h = bh % d.H;
+      if (dsT != nullptr) {
+        std::copy(dsT + bh * NN, dsT + (bh + 1) * NN, G.begin());
+      } else {
+        std::fill(G.begin(), G.end(), scalar_t(0));
+      }
+      for (int64_t c = d.chunks() - 1; c >= 0; --c) {
+        const int64_t t0 = c * kWkv7Chunk, t1 = std::min(d.T, t0 + kWkv7Chunk);
+        const scalar_t* start = ckpt + (bh * d.chunks() + c) * NN;
+        std::copy(start, start + NN, states.begin());
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t o = (bi * d.T + t) * HN + h * N, s = t - t0;
+          std::copy(states.begin() + s * NN, states.begin() + (s + 1) * NN, states.begin() + (s + 1) * NN);
+          wkv_step(states.data() + (s + 1) * NN, sas.data() + s * N, w + o, k + o, v + o, a + o, b + o, N);
+        }
+        for (int64_t t = t1 - 1; t >= t0; --t) {
+          const int64_t o = (bi * d.T + t) * HN + h * N, s = t - t0;
+          const scalar_t* Sp = states.data() + s * NN;
+          const scalar_t* Sn = states.data() + (s + 1) * NN;
+          const scalar_t* sa = sas.data() + s * N;
+          const scalar_t *rt = r + o, *wt = w + o, *kt = k + o, *vt = v + o, *at = a + o, *bt = b + o, *dyt = dy + o;
+          scalar_t *drt = dr + o, *dwt = dw + o, *dkt = dk + o, *dvt = dv + o, *dat = da + o, *dbt = db + o;
+          for (int64_t j = 0; j < N; ++j) drt[j] = dwt[j] = dkt[j] = dat[j] = dbt[j] = 0;
+          for (int64_t i = 0; i < N; ++i) {
+            scalar_t* Gi = G.data() + i * N;
+            const scalar_t* Spi = Sp + i * N;
+            const scalar_t* Sni = Sn + i * N;
+            const scalar_t dyi = dyt[i], vi = vt[i], sai = sa[i];
+            scalar_t dvi = 0, dsai = 0;
+            for (int64_t j = 0; j < N; ++j) {
+              const scalar_t g = Gi[j] + dyi * rt[j];  // G += dy rᵀ (the output at t reads S_t)
+              Gi[j] = g;
+              drt[j] += Sni[j] * dyi;
+              dwt[j] += g * Spi[j];
+              dkt[j] += g * vi;
+              dbt[j] += g * sai;
+              dvi += g * kt[j];
+              dsai += g * bt[j];
+            }
+            dvt[i] = dvi;
+            dsa[i] = dsai;
+          }
+          for (int64_t i = 0; i < N; ++i) {
+            scalar_t* Gi = G.data() + i * N;
+            const scalar_t* Spi = Sp + i * N;
+            const scalar_t dsai = dsa[i];
+            for (int64_t j = 0; j < N; ++j) {
+              dat[j] += Spi[j] * dsai;
+              Gi[j] = Gi[j] * wt[j] + dsai * at[j];  // G <- G A_tᵀ = dL/dS_{t-1}
+            }
+          }
+        }
+      }
+      std::copy(G.begin(), G.end(), ds0_per_batch + bh * NN);
+    }
+  });
+}
+
+}  // namespace
+
+Wkv7SavedForward wkv7_forward_cpu(const at::Tensor& r, const at::Tensor& w, const at::Tensor& k,
+                                  const at::Tensor& v, const at::Tensor& a, const at::Tensor& b,
+                                  const at::Tensor& s0) {
+  wkv7_check_inputs(r, w, k, v, a, b, s0);
+  const Dims d{r.size(0), r.size(1), r.size(2), r.size(3)};
+  auto opts = r.options();
+  at::Tensor rc = r.contiguous(), wc = w.contiguous(), kc = k.contiguous(), vc = v.contiguous(),
+             ac = a.contiguous(), bc = b.contiguous();
+  at::Tensor s0c = s0.defined() ? s0.contiguous() : s0;
+  Wkv7SavedForward out;
+  out.out.y = at::empty(r.sizes(), opts);
+  out.out.sT = at::empty({d.B, d.H, d.N, d.N}, opts);
+  out.checkpoints = at::empty({d.B, d.H, d.chunks(), d.N, d.N}, opts);
+  AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "wkv7_forward_cpu", [&] {
+    forward_impl<scalar_t>(d, rc.data_ptr<scalar_t>(), wc.data_ptr<scalar_t>(), kc.data_ptr<scalar_t>(),
+                           vc.data_ptr<scalar_t>(), ac.data_ptr<scalar_t>(), bc.data_ptr<scalar_t>(),
+                           s0c.defined() ? s0c.data_ptr<scalar_t>() : nullptr, s0c.defined() && s0c.dim() == 3,
+                           out.out.y.data_ptr<scalar_t>(), out.out.sT.data_ptr<scalar_t>(),
+                           out.checkpoints.data_ptr<scalar_t>());
+  });
+  return out;
+}
+
+Wkv7Grads wkv7_backward_cpu(const at::Tensor& r, const at::Tensor& w, const at::Tensor& k, const at::Tensor& v,
+                            const at::Tensor& a, const at::Tensor& b, const at::Tensor& s0,
+                            const at::Tensor& checkpoints, const at::Tensor& dy, const at::Tensor& dsT) {
+  wkv7_check_inputs(r, w, k, v, a, b, s0);
+  const Dims d{r.size(0), r.size(1), r.size(2), r.size(3)};
+  at::Tensor rc = r.contiguous(), wc = w.contiguous(), kc = k.contiguous(), vc = v.contiguous(),
+             ac = a.contiguous(), bc = b.contiguous(), dyc = dy.contiguous(), ck = checkpoints.contiguous();
+  at::Tensor dsTc = dsT.defined() ? dsT.contiguous() : dsT;
+  auto opts = r.options();
+  Wkv7Grads g;
+  g.dr = at::empty(r.sizes(), opts);
+  g.dw = at::empty(r.sizes(), opts);
+  g.dk = at::empty(r.sizes(), opts);
+  g.dv = at::empty(r.sizes(), opts);
+  g.da = at::empty(r.sizes(), opts);
+  g.db = at::empty(r.sizes(), opts);
+  at::Tensor ds0 = at::empty({d.B, d.H, d.N, d.N}, opts);
+  AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "wkv7_backward_cpu", [&] {
+    backward_impl<scalar_t>(d, rc.data_ptr<scalar_t>(), wc.data_ptr<scalar_t>(), kc.data_ptr<scalar_t>(),
+                            vc.data_ptr<scalar_t>(), ac.data_ptr<scalar_t>(), bc.data_ptr<scalar_t>(),
+                            ck.data_ptr<scalar_t>(), dyc.data_ptr<scalar_t>(),
+                            dsTc.defined() ? dsTc.data_ptr<scalar_t>() : nullptr, g.dr.data_ptr<scalar_t>(),
+                            g.dw.data_ptr<scalar_t>(), g.dk.data_ptr<scalar_t>(), g.dv.data_ptr<scalar_t>(),
+                            g.da.data_ptr<scalar_t>(), g.db.data_ptr<scalar_t>(), ds0.data_ptr<scalar_t>());
+  });
+  if (s0.defined()) g.ds0 = s0.dim() == 3 ? ds0.sum(0) : ds0;
+  return g;
+}
+
+}  // namespace statetune::kernels

@@ -1,0 +1,182 @@
+// WKV-7: the reference against finite differences (float64), the fast CPU path against the
+// reference (forward and every gradient), and the op's autograd wiring.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include "statetune/kernels/wkv7.h"
+
+namespace statetune::kernels {
+namespace {
+
+struct Inputs {
+  at::Tensor r, w, k, v, a, b, s0;
+};
+
+// Random inputs shaped like the model's: decays in (0.55, 1), a = -kk, b = kk ⊙ gate with kk
+// unit-normalised per head and the gate in (0, 1), so the transition is contractive as in
+// RWKV-7 and long sequences stay finite.
+Inputs random_inputs(int64_t B, int64_t T, int64_t H, int64_t N, bool shared_s0, at::ScalarType dtype,
+                     uint64_t seed) {
+  at::manual_seed(seed);
+  auto o = at::TensorOptions().dtype(at::kDouble);
+  Inputs in;
+  in.r = at::randn({B, T, H, N}, o) * 0.5;
+  in.w = 0.55 + 0.45 * at::rand({B, T, H, N}, o);
+  in.k = at::randn({B, T, H, N}, o) * 0.5;
+  in.v = at::randn({B, T, H, N}, o);
+  at::Tensor kk = at::randn({B, T, H, N}, o);
+  kk = kk / kk.norm(2, -1, true);
+  in.a = -kk;
+  in.b = kk * at::rand({B, T, H, N}, o);
+  in.s0 = shared_s0 ? at::randn({H, N, N}, o) * 0.3 : at::randn({B, H, N, N}, o) * 0.3;
+  for (at::Tensor* t : {&in.r, &in.w, &in.k, &in.v, &in.a, &in.b, &in.s0}) *t = t->to(dtype);
+  return in;
+}
+
+double rel_err(const at::Tensor& got, const at::Tensor& want) {
+  const double denom = want.to(at::kDouble).norm().item<double>();
+  const double num = (got.to(at::kDouble) - want.to(at::kDouble)).norm().item<double>();
+  return denom > 0 ? num / denom : num;
+}
+
+// L = Σ y ⊙ gy + Σ sT ⊙ gsT, the scalar whose gradient the backward computes.
+double loss(const Inputs& in, const at::Tensor& gy, const at::Tensor& gsT) {
+  Wkv7Output out = wkv7_forward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+  double l = (out.y * gy).sum().item<double>();
+  if (gsT.defined()) l += (out.sT * gsT).sum().item<double>();
+  return l;
+}
+
+// Central differences on up to `max_elems` evenly spread elements of every input.
+void check_fd(int64_t B, int64_t T, int64_t H, int64_t N, bool shared, bool use_dsT, int64_t max_elems) {
+  Inputs in = random_inputs(B, T, H, N, shared, at::kDouble, 7 + N + T);
+  at::Tensor gy = at::randn(in.r.sizes(), at::kDouble);
+  at::Tensor gsT = use_dsT ? at::randn({B, H, N, N}, at::kDouble) : at::Tensor();
+  Wkv7Grads g = wkv7_backward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, gy, gsT);
+  struct Item {
+    const char* name;
+    at::Tensor* x;
+    at::Tensor grad;
+  } items[] = {{"r", &in.r, g.dr}, {"w", &in.w, g.dw}, {"k", &in.k, g.dk}, {"v", &in.v, g.dv},
+               {"a", &in.a, g.da}, {"b", &in.b, g.db}, {"s0", &in.s0, g.ds0}};
+  const double eps = 1e-6;
+  for (auto& item : items) {
+    at::Tensor flat = item.x->view({-1});
+    at::Tensor gflat = item.grad.reshape({-1});
+    const int64_t n = flat.numel(), stride = std::max<int64_t>(1, n / max_elems);
+    double worst = 0.0;
+    for (int64_t e = 0; e < n; e += stride) {
+      const double orig = flat[e].item<double>();
+      flat[e] = orig + eps;
+      const double lp = loss(in, gy, gsT);
+      flat[e] = orig - eps;
+      const double lm = loss(in, gy, gsT);
+      flat[e] = orig;
+      const double fd = (lp - lm) / (2 * eps), an = gflat[e].item<double>();
+      worst = std::max(worst, std::abs(fd - an) / (1.0 + std::abs(fd)));
+    }
+    EXPECT_LT(worst, 1e-6) << "d" << item.name << " vs finite differences, N=" << N << " T=" << T
+                           << (shared ? " shared s0" : " per-batch s0") << (use_dsT ? " with dsT" : "");
+  }
+}
+
+TEST(Wkv7Reference, GradientsMatchFiniteDifferencesN16) {
+  check_fd(2, 5, 2, 16, /*shared=*/false, /*use_dsT=*/true, 400);
+  check_fd(2, 4, 1, 16, /*shared=*/true, /*use_dsT=*/false, 400);
+}
+
+TEST(Wkv7Reference, GradientsMatchFiniteDifferencesN64) {
+  check_fd(1, 3, 1, 64, /*shared=*/false, /*use_dsT=*/true, 150);
+  check_fd(2, 3, 1, 64, /*shared=*/true, /*use_dsT=*/false, 150);
+}
+
+// With s0 = I and v = 0 (no writes), S_t = A_1 A_2 ⋯ A_t (transitions multiply on the
+// right), so y_t = A_1 ⋯ A_t r_t: the transported query of the kernel method.
+TEST(Wkv7Reference, IdentityStateWithoutWritesTransportsTheQuery) {
+  const int64_t T = 6, N = 8;
+  Inputs in = random_inputs(1, T, 1, N, /*shared=*/true, at::kDouble, 3);
+  in.v.zero_();
+  in.s0 = at::eye(N, at::kDouble).unsqueeze(0);
+  Wkv7Output out = wkv7_forward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+  at::Tensor P = at::eye(N, at::kDouble);
+  for (int64_t t = 0; t < T; ++t) {
+    at::Tensor At = at::diag(in.w[0][t][0]) + at::outer(in.a[0][t][0], in.b[0][t][0]);
+    P = P.matmul(At);
+    at::Tensor q = P.matmul(in.r[0][t][0]);
+    EXPECT_LT(rel_err(out.y[0][t][0], q), 1e-12) << "t=" << t;
+  }
+}
+
+struct FastCase {
+  int64_t B, T, N;
+  bool shared, use_dsT;
+};
+
+class Wkv7FastPath : public ::testing::TestWithParam<FastCase> {};
+
+TEST_P(Wkv7FastPath, MatchesReferenceForwardAndEveryGradient) {
+  const FastCase c = GetParam();
+  const int64_t H = 2;
+  Inputs in = random_inputs(c.B, c.T, H, c.N, c.shared, at::kFloat, 100 + c.T);
+  at::Tensor gy = at::randn(in.r.sizes());
+  at::Tensor gsT = c.use_dsT ? at::randn({c.B, H, c.N, c.N}) : at::Tensor();
+  Wkv7Output ref = wkv7_forward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+  Wkv7SavedForward fast = wkv7_forward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+  EXPECT_LT(rel_err(fast.out.y, ref.y), 1e-5);
+  EXPECT_LT(rel_err(fast.out.sT, ref.sT), 1e-5);
+  Wkv7Grads gr = wkv7_backward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, gy, gsT);
+  Wkv7Grads gf = wkv7_backward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, fast.checkpoints, gy, gsT);
+  EXPECT_LT(rel_err(gf.dr, gr.dr), 1e-5);
+  EXPECT_LT(rel_err(gf.dw, gr.dw), 1e-5);
+  EXPECT_LT(rel_err(gf.dk, gr.dk), 1e-5);
+  EXPECT_LT(rel_err(gf.dv, gr.dv), 1e-5);
+  EXPECT_LT(rel_err(gf.da, gr.da), 1e-5);
+  EXPECT_LT(rel_err(gf.db, gr.db), 1e-5);
+  ASSERT_EQ(gf.ds0.sizes(), in.s0.sizes());
+  EXPECT_LT(rel_err(gf.ds0, gr.ds0), 1e-5);
+}
+
+std::vector<FastCase> fast_cases() {
+  std::vector<FastCase> cases;
+  for (int64_t B : {1, 3})
+    for (int64_t T : {1, 7, 64, 257})
+      for (int64_t N : {16, 64})
+        for (bool shared : {false, true}) cases.push_back({B, T, N, shared, (T + N + B) % 2 == 0});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, Wkv7FastPath, ::testing::ValuesIn(fast_cases()), [](const auto& info) {
+  const FastCase& c = info.param;
+  return "B" + std::to_string(c.B) + "_T" + std::to_string(c.T) + "_N" + std::to_string(c.N) +
+         (c.shared ? "_shared" : "_perbatch") + (c.use_dsT ? "_dsT" : "");
+});
+
+// The autograd op gives the same gradients as calling the backward directly.
+TEST(Wkv7Autograd, BackwardThroughTheOpMatchesTheReference) {
+  Inputs in = random_inputs(2, 20, 2, 16, /*shared=*/true, at::kDouble, 11);
+  for (at::Tensor* t : {&in.r, &in.w, &in.k, &in.v, &in.a, &in.b, &in.s0}) t->set_requires_grad(true);
+  at::Tensor gy = at::randn(in.r.sizes(), at::kDouble), gsT = at::randn({2, 2, 16, 16}, at::kDouble);
+  Wkv7Output out = wkv7(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+  ((out.y * gy).sum() + (out.sT * gsT).sum()).backward();
+  Wkv7Grads gr = wkv7_backward_ref(in.r.detach(), in.w.detach(), in.k.detach(), in.v.detach(), in.a.detach(),
+                                   in.b.detach(), in.s0.detach(), gy, gsT);
+  EXPECT_LT(rel_err(in.r.grad(), gr.dr), 1e-12);
+  EXPECT_LT(rel_err(in.w.grad(), gr.dw), 1e-12);
+  EXPECT_LT(rel_err(in.a.grad(), gr.da), 1e-12);
+  EXPECT_LT(rel_err(in.s0.grad(), gr.ds0), 1e-12);
+}
+
+TEST(Wkv7Checks, BadShapesAreReadableErrors) {
+  Inputs in = random_inputs(1, 3, 2, 16, false, at::kFloat, 1);
+  try {
+    wkv7_forward_cpu(in.r, in.w, in.k.narrow(3, 0, 8), in.v, in.a, in.b, in.s0);
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("k must have r's shape [1, 3, 2, 16], got [1, 3, 2, 8]"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace statetune::kernels

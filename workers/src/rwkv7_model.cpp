@@ -1,0 +1,211 @@
+// RWKV-7 x070 forward pass (RWKV7.md §1.2-1.5). The WKV recurrence is kernels::wkv7, an
+// autograd op, so gradients reach the initial states through every layer above.
+#include "statetune/workers/rwkv7_model.h"
+
+#include <cmath>
+
+#include "statetune/common/error.h"
+#include "statetune/kernels/shape_str.h"
+#include "statetune/kernels/wkv7.h"
+#include "statetune/workers/checkpoint.h"
+
+namespace statetune::workers {
+namespace {
+
+constexpr double kLayerNormEps = 1e-5;
+// GroupNorm eps of att.ln_x: 1e-5 * head_size_divisor² with the official divisor 8, i.e.
+// 64e-5 for every released model (it does not change with the head size).
+constexpr double kGroupNormEps = 64e-5;
+// Decay d = exp(-e^{-0.5}·σ(w_raw)) ∈ (0.545, 1): the official soft clamp, written as in
+// rwkv7_clampw.cu / the RNN demo.
+const double kDecayScale = std::exp(-0.5);
+
+// x [B, T, C] -> the previous token's x, with `shift` [B, C] before the first token.
+at::Tensor token_shift(const at::Tensor& x, const at::Tensor& shift) {
+  return at::cat({shift.unsqueeze(1), x.narrow(1, 0, x.size(1) - 1)}, 1);
+}
+
+// x [B, T, C]: the row at position index[b] of each sequence -> [B, C].
+at::Tensor gather_positions(const at::Tensor& x, const at::Tensor& index) {
+  const int64_t B = x.size(0), C = x.size(2);
+  return x.gather(1, index.view({B, 1, 1}).expand({B, 1, C})).squeeze(1);
+}
+
+// A state part given as shared [shape...] or per-sequence [B, shape...] -> [B, shape...].
+at::Tensor batched(const at::Tensor& t, int64_t batch, at::IntArrayRef shape, const at::TensorOptions& opts,
+                   const char* what, int64_t layer) {
+  if (!t.defined()) {
+    std::vector<int64_t> full{batch};
+    full.insert(full.end(), shape.begin(), shape.end());
+    return at::zeros(full, opts);
+  }
+  ST_CHECK(t.scalar_type() == opts.dtype().toScalarType(), "initial state layer {}: {} has dtype {}, expected {}",
+           layer, what, c10::toString(t.scalar_type()), c10::toString(opts.dtype().toScalarType()));
+  if (t.dim() == static_cast<int64_t>(shape.size()) && t.sizes() == shape) {
+    std::vector<int64_t> full{batch};
+    full.insert(full.end(), shape.begin(), shape.end());
+    return t.unsqueeze(0).expand(full);
+  }
+  ST_CHECK(t.dim() == static_cast<int64_t>(shape.size()) + 1 && t.size(0) == batch && t.sizes().slice(1) == shape,
+           "initial state layer {}: {} has shape {}, expected {} or [{}, ...]", layer, what, shape_str(t.sizes()), shape_str(shape), batch);
+  return t;
+}
+
+}  // namespace
+
+Rwkv7Model::Rwkv7Model(const TensorMap& weights, const std::string& source, at::ScalarType dtype)
+    : config_(infer_model_config(weights, source)), dtype_(dtype) {
+  ST_CHECK(dtype == at::kFloat || dtype == at::kDouble, "the model computes in float32 or float64, not {}",
+           c10::toString(dtype));
+  for (const auto& [key, tensor] : weights) {
+    if (key.find("time_state") != std::string::npos) continue;
+    weights_[key] = tensor.detach().to(dtype).contiguous().set_requires_grad(false);
+  }
+}
+
+Rwkv7Model Rwkv7Model::load(const std::string& path, at::ScalarType dtype) {
+  return Rwkv7Model(load_checkpoint(path), path, dtype);
+}
+
+const at::Tensor& Rwkv7Model::w(const std::string& key) const {
+  auto it = weights_.find(key);
+  if (it == weights_.end()) fail("model has no weight '{}'", key);
+  return it->second;
+}
+
+ModelState Rwkv7Model::zero_state(int64_t batch) const {
+  const auto opts = at::TensorOptions().dtype(dtype_);
+  const int64_t C = config_.n_embd, H = config_.n_head, N = config_.head_size;
+  ModelState state(config_.n_layer);
+  for (auto& layer : state) {
+    layer.att_shift = at::zeros({batch, C}, opts);
+    layer.wkv = at::zeros({batch, H, N, N}, opts);
+    layer.ffn_shift = at::zeros({batch, C}, opts);
+  }
+  return state;
+}
+
+at::Tensor Rwkv7Model::time_mix(int64_t layer, const at::Tensor& x, const at::Tensor& shift, const at::Tensor& s0,
+                                const at::Tensor& mask, at::Tensor& v_first, at::Tensor* wkv_out) const {
+  const std::string p = "blocks." + std::to_string(layer) + ".att.";
+  const int64_t B = x.size(0), T = x.size(1), C = config_.n_embd, H = config_.n_head, N = config_.head_size;
+  const at::Tensor xx = token_shift(x, shift) - x;
+  const at::Tensor xr = x + xx * w(p + "x_r"), xw = x + xx * w(p + "x_w"), xk = x + xx * w(p + "x_k");
+  const at::Tensor xv = x + xx * w(p + "x_v"), xa = x + xx * w(p + "x_a"), xg = x + xx * w(p + "x_g");
+
+  const at::Tensor r = at::linear(xr, w(p + "receptance.weight"));
+  const at::Tensor w_raw = w(p + "w0") + at::tanh(xw.matmul(w(p + "w1"))).matmul(w(p + "w2"));
+  at::Tensor k = at::linear(xk, w(p + "key.weight"));
+  at::Tensor v = at::linear(xv, w(p + "value.weight"));
+  if (layer == 0) {
+    v_first = v;
+  } else {
+    v = v + (v_first - v) * at::sigmoid(w(p + "v0") + xv.matmul(w(p + "v1")).matmul(w(p + "v2")));
+  }
+  const at::Tensor a = at::sigmoid(w(p + "a0") + xa.matmul(w(p + "a1")).matmul(w(p + "a2")));
+  const at::Tensor g = at::sigmoid(xg.matmul(w(p + "g1"))).matmul(w(p + "g2"));
+
+  // kk = L2-normalised (k ⊙ k_k) per head, as F.normalize (eps 1e-12).
+  const at::Tensor kk_raw = (k * w(p + "k_k")).view({B, T, H, N});
+  const at::Tensor kk = (kk_raw / kk_raw.norm(2, -1, true).clamp_min(1e-12)).view({B, T, C});
+  k = k * (1 + (a - 1) * w(p + "k_a"));
+  at::Tensor decay = at::exp(-kDecayScale * at::sigmoid(w_raw));
+
+  // Padding: a padded position leaves the state untouched (decay 1, no write, no removal).
+  at::Tensor k_wkv = k, alpha = -kk;
+  if (mask.defined()) {
+    const at::Tensor m = mask.unsqueeze(-1);
+    decay = at::where(m, decay, at::ones_like(decay));
+    k_wkv = k * m;
+    alpha = alpha * m;
+  }
+  const auto shape4 = std::vector<int64_t>{B, T, H, N};
+  kernels::Wkv7Output wkv =
+      kernels::wkv7(r.view(shape4).contiguous(), decay.view(shape4).contiguous(), k_wkv.view(shape4).contiguous(),
+                    v.view(shape4).contiguous(), alpha.view(shape4).contiguous(), (kk * a).view(shape4).contiguous(), s0);
+  if (wkv_out != nullptr) *wkv_out = wkv.sT;
+
+  at::Tensor o = at::group_norm(wkv.y.reshape({B * T, C}), H, w(p + "ln_x.weight"), w(p + "ln_x.bias"), kGroupNormEps)
+                     .view({B, T, C});
+  const at::Tensor bonus = (r * k).view(shape4).mul(w(p + "r_k")).sum(-1, true) * v.view(shape4);
+  o = o + bonus.view({B, T, C});
+  return at::linear(o * g, w(p + "output.weight"));
+}
+
+at::Tensor Rwkv7Model::channel_mix(int64_t layer, const at::Tensor& x, const at::Tensor& shift) const {
+  const std::string p = "blocks." + std::to_string(layer) + ".ffn.";
+  const at::Tensor xx = token_shift(x, shift) - x;
+  const at::Tensor kx = x + xx * w(p + "x_k");
+  const at::Tensor hidden = at::relu(at::linear(kx, w(p + "key.weight"))).square();
+  return at::linear(hidden, w(p + "value.weight"));
+}
+
+at::Tensor Rwkv7Model::forward(const at::Tensor& tokens, const at::Tensor& lengths, const ModelState* initial,
+                               ModelState* final_state) const {
+  ST_CHECK(tokens.dim() == 2 && tokens.size(1) >= 1, "forward: tokens must be [B, T] with T >= 1, got {}",
+           shape_str(tokens.sizes()));
+  const int64_t B = tokens.size(0), T = tokens.size(1);
+  const int64_t C = config_.n_embd, H = config_.n_head, N = config_.head_size;
+  const at::Tensor ids = tokens.to(at::kLong);
+  if (ids.numel() > 0) {
+    const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+    ST_CHECK(lo >= 0 && hi < config_.vocab_size, "token id {} is outside the model's vocabulary [0, {})",
+             lo < 0 ? lo : hi, config_.vocab_size);
+  }
+  at::Tensor mask, last;
+  if (lengths.defined()) {
+    ST_CHECK(lengths.dim() == 1 && lengths.size(0) == B, "forward: lengths must be [B] = [{}], got {}", B,
+             shape_str(lengths.sizes()));
+    const at::Tensor len = lengths.to(at::kLong);
+    ST_CHECK(len.min().item<int64_t>() >= 1 && len.max().item<int64_t>() <= T,
+             "forward: every length must be in [1, T = {}]", T);
+    mask = at::arange(T, at::kLong).unsqueeze(0) < len.unsqueeze(1);
+    last = len - 1;
+  } else {
+    last = at::full({B}, T - 1, at::kLong);
+  }
+  ST_CHECK(initial == nullptr || static_cast<int64_t>(initial->size()) == config_.n_layer,
+           "initial state has {} layers, the model has {}", initial ? initial->size() : 0, config_.n_layer);
+  if (final_state != nullptr) final_state->assign(config_.n_layer, LayerState{});
+
+  const auto opts = at::TensorOptions().dtype(dtype_);
+  at::Tensor x = at::embedding(w("emb.weight"), ids);
+  x = at::layer_norm(x, {C}, w("blocks.0.ln0.weight"), w("blocks.0.ln0.bias"), kLayerNormEps);
+  at::Tensor v_first;
+  for (int64_t l = 0; l < config_.n_layer; ++l) {
+    const std::string p = "blocks." + std::to_string(l) + ".";
+    const LayerState none;
+    const LayerState& init = initial ? (*initial)[l] : none;
+    const at::Tensor att_shift = batched(init.att_shift, B, {C}, opts, "att_shift", l);
+    const at::Tensor ffn_shift = batched(init.ffn_shift, B, {C}, opts, "ffn_shift", l);
+    at::Tensor s0 = init.wkv;
+    if (s0.defined()) {
+      ST_CHECK(s0.scalar_type() == dtype_, "initial state layer {}: wkv has dtype {}, expected {}", l,
+               c10::toString(s0.scalar_type()), c10::toString(dtype_));
+      ST_CHECK((s0.dim() == 3 && s0.sizes() == at::IntArrayRef{H, N, N}) ||
+                   (s0.dim() == 4 && s0.sizes() == at::IntArrayRef{B, H, N, N}),
+               "initial state layer {}: wkv has shape {}, expected [{}, {}, {}] or [{}, {}, {}, {}]", l, shape_str(s0.sizes()),
+               H, N, N, B, H, N, N);
+    }
+    const at::Tensor xa = at::layer_norm(x, {C}, w(p + "ln1.weight"), w(p + "ln1.bias"), kLayerNormEps);
+    at::Tensor wkv_T;
+    x = x + time_mix(l, xa, att_shift, s0, mask, v_first, &wkv_T);
+    const at::Tensor xf = at::layer_norm(x, {C}, w(p + "ln2.weight"), w(p + "ln2.bias"), kLayerNormEps);
+    x = x + channel_mix(l, xf, ffn_shift);
+    if (final_state != nullptr) {
+      (*final_state)[l] = LayerState{gather_positions(xa, last), wkv_T, gather_positions(xf, last)};
+    }
+  }
+  x = at::layer_norm(x, {C}, w("ln_out.weight"), w("ln_out.bias"), kLayerNormEps);
+  return at::linear(x, w("head.weight"));
+}
+
+at::Tensor Rwkv7Model::step(const at::Tensor& tokens, ModelState& state) const {
+  ST_CHECK(tokens.dim() == 1, "step: tokens must be [B], got {}", shape_str(tokens.sizes()));
+  ModelState next;
+  at::Tensor logits = forward(tokens.unsqueeze(1), at::Tensor(), state.empty() ? nullptr : &state, &next);
+  state = std::move(next);
+  return logits.select(1, 0);
+}
+
+}  // namespace statetune::workers
