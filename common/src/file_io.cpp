@@ -40,8 +40,10 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
+  const int sync_rc = ::fsync(fd);
+  const int sync_errno = errno;
+  if (::close(fd) != 0 || sync_rc != 0) {
+    int err = sync_rc != 0 ? sync_errno : errno;
     ::unlink(tmp.c_str());
     fail("{}: write failed: {}", path, std::strerror(err));
   }

@@ -16,9 +16,10 @@ void add_init_model_command(CLI::App& app);
 void add_score_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
 
 std::vector<AddCommand> all_commands() {
-  return {add_init_model_command, add_tokenize_command, add_score_command, add_generate_command,
+  return {add_demo_command, add_init_model_command, add_tokenize_command, add_score_command, add_generate_command,
           add_bench_command};
 }
 
@@ -32,6 +33,11 @@ std::map<const CLI::App*, std::function<void()>>& bodies() {
 void set_command_body(CLI::App& sub, std::function<void()> body) { bodies()[&sub] = std::move(body); }
 
 void run_selected(CLI::App& sub) {
+  auto nested = sub.get_subcommands();
+  if (!nested.empty()) {  // a group such as "bench model": run the leaf
+    for (auto* leaf : nested) run_selected(*leaf);
+    return;
+  }
   auto it = bodies().find(&sub);
   if (it == bodies().end()) fail("subcommand '{}' has no body", sub.get_name());
   it->second();

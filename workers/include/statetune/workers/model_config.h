@@ -1,7 +1,9 @@
 #pragma once
 // The shape of an RWKV-7 (x070) model. Every number is read from the checkpoint.
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "statetune/workers/tensor_map.h"
 
@@ -21,7 +23,8 @@ struct ModelConfig {
 // float type. Errors name `source` (the file), the key and the expected vs found shape.
 ModelConfig infer_model_config(const TensorMap& weights, const std::string& source);
 
-// The exact list of keys and shapes an official checkpoint of this config holds.
+// The exact list of keys and shapes an official checkpoint of this config holds. Validates the
+// config first (all dims > 0, n_embd a multiple of head_size, n_head 0 or n_embd / head_size).
 std::map<std::string, std::vector<int64_t>> expected_shapes(const ModelConfig& config);
 
 }  // namespace statetune::workers

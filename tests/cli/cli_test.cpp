@@ -1,0 +1,132 @@
+// End-to-end: the statetune binary as a user runs it — init-model, score, generate.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "statetune/common/npy.h"
+#include "test_paths.h"
+
+namespace {
+
+struct Result {
+  int code;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = statetune::testing::statetune_binary() + " " + args + " 2>&1";
+  Result r{-1, ""};
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = statetune::testing::temp_dir("cli");
+    Result r = run("init-model --layers 2 --dim 64 --head-size 16 --vocab 300 --seed 3 --out " + dir_ + "/m.pth");
+    ASSERT_EQ(r.code, 0) << r.output;
+  }
+  static std::string dir_;
+};
+std::string Cli::dir_;
+
+TEST_F(Cli, ScoreTokensPrintsLogprobsNllAndPerplexityConsistently) {
+  Result r = run("score --model " + dir_ + "/m.pth --tokens 0,5,17,42,7 --json --threads 1 --logits-out " + dir_ +
+                 "/logits.npy");
+  ASSERT_EQ(r.code, 0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j["tokens"].size(), 5u);
+  EXPECT_TRUE(j["tokens"][0]["logprob"].is_null());
+  double sum = 0;
+  for (int t = 1; t < 5; ++t) sum -= j["tokens"][t]["logprob"].get<double>();
+  EXPECT_NEAR(j["total_nll"].get<double>(), sum, 1e-9);
+  EXPECT_NEAR(j["perplexity"].get<double>(), std::exp(sum / 4), 1e-6);
+  // The .npy logits reproduce the printed log-probabilities: row t-1 scores token t.
+  statetune::NpyArray logits = statetune::read_npy(dir_ + "/logits.npy");
+  ASSERT_EQ(logits.shape, (std::vector<int64_t>{5, 300}));
+  const int ids[] = {0, 5, 17, 42, 7};
+  for (int t = 1; t < 5; ++t) {
+    double mx = -1e300, z = 0;
+    for (int v = 0; v < 300; ++v) mx = std::max(mx, logits.values[(t - 1) * 300 + v]);
+    for (int v = 0; v < 300; ++v) z += std::exp(logits.values[(t - 1) * 300 + v] - mx);
+    const double lp = logits.values[(t - 1) * 300 + ids[t]] - mx - std::log(z);
+    EXPECT_NEAR(lp, j["tokens"][t]["logprob"].get<double>(), 1e-4) << "t=" << t;
+  }
+}
+
+TEST_F(Cli, ScoreAndGenerateWithTheRealVocab) {
+  SHARED_OR_SKIP(vocab, "data/tokenizer/rwkv_vocab_v20230424.txt");
+  // A model whose vocabulary covers the World tokenizer.
+  Result init = run("init-model --layers 1 --dim 32 --head-size 16 --vocab 65536 --seed 1 --out " + dir_ + "/w.pth");
+  ASSERT_EQ(init.code, 0) << init.output;
+  Result score = run("score --model " + dir_ + "/w.pth --vocab " + vocab + " --text 'Hello world'");
+  ASSERT_EQ(score.code, 0) << score.output;
+  EXPECT_NE(score.output.find("Hello"), std::string::npos) << score.output;
+  EXPECT_NE(score.output.find("perplexity:"), std::string::npos);
+  Result a = run("generate --model " + dir_ + "/w.pth --vocab " + vocab + " --prompt 'Once' --max-tokens 8 --seed 5");
+  Result b = run("generate --model " + dir_ + "/w.pth --vocab " + vocab + " --prompt 'Once' --max-tokens 8 --seed 5");
+  ASSERT_EQ(a.code, 0) << a.output;
+  EXPECT_EQ(a.output, b.output) << "generation with a fixed seed must be deterministic";
+  EXPECT_EQ(a.output.rfind("Once", 0), 0u) << a.output;
+  Result tok = run("tokenize --vocab " + vocab + " --text 'Hello world' --json");
+  ASSERT_EQ(tok.code, 0) << tok.output;
+  EXPECT_EQ(nlohmann::json::parse(tok.output)["ids"].size(), 2u) << tok.output;
+}
+
+TEST_F(Cli, DemoWritesAModelAndAStateThatScoreUses) {
+  Result demo = run("demo --threads 2 --out " + dir_ + "/demo");
+  ASSERT_EQ(demo.code, 0) << demo.output;
+  EXPECT_NE(demo.output.find("random"), std::string::npos) << "the demo must say its weights are random";
+  const std::string model = dir_ + "/demo/demo-model.pth", state = dir_ + "/demo/demo-state.pth";
+  Result plain = run("score --model " + model + " --tokens 0,50,60,70,80 --json");
+  Result tuned = run("score --model " + model + " --tokens 0,50,60,70,80 --json --state " + state);
+  ASSERT_EQ(plain.code, 0) << plain.output;
+  ASSERT_EQ(tuned.code, 0) << tuned.output;
+  const double a = nlohmann::json::parse(plain.output)["total_nll"].get<double>();
+  const double b = nlohmann::json::parse(tuned.output)["total_nll"].get<double>();
+  EXPECT_GT(std::abs(a - b), 1e-3) << "the state file must change the scores";
+  // A file without time_state keys is refused with its name.
+  Result bad = run("score --model " + model + " --tokens 0,1,2,3 --state " + dir_ + "/m.pth");
+  EXPECT_EQ(bad.code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("m.pth"), std::string::npos) << bad.output;
+}
+
+TEST_F(Cli, BadInputsAreOneLineErrorsNamingTheFile) {
+  std::ofstream(dir_ + "/junk.pth") << "this is not a checkpoint";
+  Result r = run("score --model " + dir_ + "/junk.pth --tokens 0,1");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find("junk.pth"), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  Result t = run("score --model " + dir_ + "/m.pth --tokens 0,x,2");
+  EXPECT_EQ(t.code, 1);
+  EXPECT_NE(t.output.find("'x'"), std::string::npos) << t.output;
+  Result v = run("score --model " + dir_ + "/m.pth --tokens 0,400");
+  EXPECT_EQ(v.code, 1);
+  EXPECT_NE(v.output.find("400"), std::string::npos) << v.output;
+  Result none = run("score --model " + dir_ + "/m.pth");
+  EXPECT_NE(none.code, 0);
+}
+
+TEST_F(Cli, EverySubcommandHasHelp) {
+  for (const char* sub : {"demo", "init-model", "tokenize", "score", "generate", "bench model", "bench tokenizer"}) {
+    Result r = run(std::string(sub) + " --help");
+    EXPECT_EQ(r.code, 0) << sub << ": " << r.output;
+    EXPECT_NE(r.output.find("--"), std::string::npos) << sub;
+  }
+  Result r = run("score --help");
+  EXPECT_NE(r.output.find("--threads"), std::string::npos);
+}
+
+}  // namespace
