@@ -12,7 +12,8 @@ case "$what" in
   *) echo "usage: bash run.sh demo|test|build" >&2; exit 2 ;;
 esac
 
-packages=(cmake ninja-build g++ ccache libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev libyaml-cpp-dev
+# libopenblas0-openmp: without it LibTorch falls back to the reference BLAS, ~70x slower here.
+packages=(cmake ninja-build g++ ccache libtorch-dev libopenblas0-openmp libopenmpi-dev openmpi-bin libhdf5-dev libyaml-cpp-dev
           libfmt-dev libgtest-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
           python3-torch python3-h5py python3-numpy)
 missing=()
