@@ -32,6 +32,14 @@ struct Wkv7Function : public torch::autograd::Function<Wkv7Function> {
 
 Wkv7Output wkv7(const at::Tensor& r, const at::Tensor& w, const at::Tensor& k, const at::Tensor& v,
                 const at::Tensor& a, const at::Tensor& b, const at::Tensor& s0) {
+  const at::ScalarType io = r.defined() ? r.scalar_type() : at::kFloat;
+  if (io == at::kBFloat16 || io == at::kHalf) {
+    // bf16/fp16 inputs: the state and the arithmetic stay fp32 (as in the official kernels);
+    // inputs are widened exactly, y is rounded back to the input dtype, sT stays fp32.
+    auto f = [](const at::Tensor& t) { return t.defined() ? t.to(at::kFloat) : t; };
+    Wkv7Output out = wkv7(f(r), f(w), f(k), f(v), f(a), f(b), f(s0));
+    return {out.y.to(io), out.sT};
+  }
   wkv7_check_inputs(r, w, k, v, a, b, s0);
   at::Tensor s0_defined = s0.defined() ? s0 : at::zeros({r.size(0), r.size(2), r.size(3), r.size(3)}, r.options());
   variable_list out = Wkv7Function::apply(r, w, k, v, a, b, s0_defined);

@@ -104,11 +104,14 @@ void add_bench_tokenizer(CLI::App& bench) {
 
 }  // namespace
 
+void add_bench_kernels(CLI::App& bench);
+
 void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmark programs (print figures)");
   bench->require_subcommand(1);
   add_bench_model(*bench);
   add_bench_tokenizer(*bench);
+  add_bench_kernels(*bench);
 }
 
 }  // namespace statetune::orchestrator

@@ -180,3 +180,37 @@ TEST(Wkv7Checks, BadShapesAreReadableErrors) {
 
 }  // namespace
 }  // namespace statetune::kernels
+
+namespace statetune::kernels {
+namespace {
+
+// bf16 inputs: the op widens them exactly and keeps an fp32 state, so against the reference
+// run on the same (rounded) inputs the only differences are fp32 accumulation (~1e-6) and
+// rounding y to bf16, which moves each element by at most 2^-8 relative: hence 2^-8 + 1e-5
+// on y and its gradients, and 1e-5 on the fp32 final state.
+TEST(Wkv7Bf16, InputsRoundedToBf16MatchTheReferenceWithinRounding) {
+  Inputs in = random_inputs(2, 40, 2, 16, /*shared=*/true, at::kFloat, 21);
+  auto bf = [](const at::Tensor& t) { return t.to(at::kBFloat16); };
+  at::Tensor r = bf(in.r), w = bf(in.w), k = bf(in.k), v = bf(in.v), a = bf(in.a), b = bf(in.b);
+  Wkv7Output ref = wkv7_forward_ref(r.to(at::kDouble), w.to(at::kDouble), k.to(at::kDouble), v.to(at::kDouble),
+                                    a.to(at::kDouble), b.to(at::kDouble), in.s0.to(at::kDouble));
+  at::Tensor s0 = in.s0.clone().set_requires_grad(true);
+  at::Tensor rg = r.clone().set_requires_grad(true);
+  Wkv7Output out = wkv7(rg, w, k, v, a, b, s0);
+  EXPECT_EQ(out.y.scalar_type(), at::kBFloat16);
+  EXPECT_EQ(out.sT.scalar_type(), at::kFloat);
+  const double tol = 1.0 / 256 + 1e-5;
+  EXPECT_LT(rel_err(out.y, ref.y), tol);
+  EXPECT_LT(rel_err(out.sT, ref.sT), 1e-5);
+  // The gradient reaching a bf16 y is bf16 too: give the reference the same rounded dy.
+  at::Tensor gy = at::randn(in.r.sizes()).to(at::kBFloat16).to(at::kFloat);
+  (out.y.to(at::kFloat) * gy).sum().backward();
+  Wkv7Grads g = wkv7_backward_ref(r.to(at::kDouble), w.to(at::kDouble), k.to(at::kDouble), v.to(at::kDouble),
+                                  a.to(at::kDouble), b.to(at::kDouble), in.s0.to(at::kDouble), gy.to(at::kDouble),
+                                  at::Tensor());
+  EXPECT_LT(rel_err(s0.grad(), g.ds0), 1e-5);
+  EXPECT_LT(rel_err(rg.grad(), g.dr), tol);
+}
+
+}  // namespace
+}  // namespace statetune::kernels

@@ -95,8 +95,8 @@ TEST(Rwkv7Modes, SequenceModeEqualsStepMode) {
   }
   for (int64_t l = 0; l < model.config().n_layer; ++l) {
     EXPECT_LT(max_abs_diff(state[l].wkv, seq_final[l].wkv), 1e-5);
-    EXPECT_LT(max_abs_diff(state[l].att_shift, seq_final[l].att_shift), 1e-6);
-    EXPECT_LT(max_abs_diff(state[l].ffn_shift, seq_final[l].ffn_shift), 1e-6);
+    EXPECT_LT(max_abs_diff(state[l].att_shift, seq_final[l].att_shift), 1e-5);
+    EXPECT_LT(max_abs_diff(state[l].ffn_shift, seq_final[l].ffn_shift), 1e-5);
   }
 }
 
@@ -118,8 +118,8 @@ TEST(Rwkv7Modes, PaddedBatchEqualsUnpaddedSequences) {
     EXPECT_LT(max_abs_diff(batch.narrow(0, b, 1).narrow(1, 0, lengths[b]), single), 1e-5) << "sequence " << b;
     for (int64_t l = 0; l < model.config().n_layer; ++l) {
       EXPECT_LT(max_abs_diff(batch_final[l].wkv[b], single_final[l].wkv[0]), 1e-5) << "b=" << b << " l=" << l;
-      EXPECT_LT(max_abs_diff(batch_final[l].att_shift[b], single_final[l].att_shift[0]), 1e-6);
-      EXPECT_LT(max_abs_diff(batch_final[l].ffn_shift[b], single_final[l].ffn_shift[0]), 1e-6);
+      EXPECT_LT(max_abs_diff(batch_final[l].att_shift[b], single_final[l].att_shift[0]), 1e-5);
+      EXPECT_LT(max_abs_diff(batch_final[l].ffn_shift[b], single_final[l].ffn_shift[0]), 1e-5);
     }
   }
 }

@@ -61,7 +61,9 @@ Wkv7Grads wkv7_backward_cpu(const at::Tensor& r, const at::Tensor& w, const at::
                             const at::Tensor& checkpoints, const at::Tensor& dy, const at::Tensor& dsT);
 
 // The autograd op the model uses: forward + backward through the fast CPU path, gradients
-// for every input that requires grad (s0 included). Returns {y, sT}.
+// for every input that requires grad (s0 included). Returns {y, sT}. Inputs may also be
+// bf16 or fp16: the state and arithmetic are then fp32, y is returned in the input dtype
+// and sT in fp32 (s0, if given, must be fp32).
 Wkv7Output wkv7(const at::Tensor& r, const at::Tensor& w, const at::Tensor& k, const at::Tensor& v,
                 const at::Tensor& a, const at::Tensor& b, const at::Tensor& s0);
 

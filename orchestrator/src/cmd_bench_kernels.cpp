@@ -1,0 +1,135 @@
+// statetune bench kernels: the WKV-7 implementations side by side, measured in one run.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include <ATen/ATen.h>
+
+#include "statetune/common/error.h"
+#include "statetune/common/timer.h"
+#include "statetune/kernels/wkv7.h"
+#include "statetune/orchestrator/commands.h"
+
+namespace statetune::orchestrator {
+namespace {
+
+struct Shape {
+  const char* name;
+  int64_t B, T, H, N;
+};
+
+struct Inputs {
+  at::Tensor r, w, k, v, a, b, s0, dy;
+};
+
+Inputs make_inputs(int64_t B, int64_t T, int64_t H, int64_t N) {
+  at::manual_seed(0);
+  Inputs in;
+  in.r = at::randn({B, T, H, N}) * 0.5;
+  in.w = 0.55 + 0.45 * at::rand({B, T, H, N});
+  in.k = at::randn({B, T, H, N}) * 0.5;
+  in.v = at::randn({B, T, H, N});
+  at::Tensor kk = at::randn({B, T, H, N});
+  kk = kk / kk.norm(2, -1, true);
+  in.a = -kk;
+  in.b = kk * at::rand({B, T, H, N});
+  in.s0 = at::randn({H, N, N}) * 0.1;
+  in.dy = at::randn({B, T, H, N});
+  return in;
+}
+
+// FLOPs of one step per (batch, head): sa (2N²), update (6N²... counted as 5N²: 2 mul-add + 1 mul),
+// y (2N²): ~9N². Backward ~ 3x forward (recompute + 8 gradient terms) — counted as 22N² + 9N².
+double forward_flops(const Shape& s) { return 9.0 * s.B * s.T * s.H * s.N * s.N; }
+double backward_flops(const Shape& s) { return 31.0 * s.B * s.T * s.H * s.N * s.N; }
+
+struct Timing {
+  double fwd_s, fwdbwd_s;
+};
+
+Timing time_impl(bool reference, const Inputs& in, int repeats) {
+  Timing t{0, 0};
+  for (int i = 0; i < repeats; ++i) {
+    Timer timer;
+    if (reference) {
+      kernels::wkv7_forward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+      t.fwd_s += timer.seconds();
+      timer.reset();
+      kernels::wkv7_backward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, in.dy, at::Tensor());
+    } else {
+      auto saved = kernels::wkv7_forward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+      t.fwd_s += timer.seconds();
+      timer.reset();
+      kernels::wkv7_backward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, saved.checkpoints, in.dy, at::Tensor());
+    }
+    t.fwdbwd_s += timer.seconds();
+  }
+  t.fwd_s /= repeats;
+  t.fwdbwd_s = t.fwd_s + t.fwdbwd_s / repeats;
+  return t;
+}
+
+void print_row(const char* impl, const Shape& s, int64_t T_run, int64_t B_run, const Timing& t, double extra_mib) {
+  Shape run = s;
+  run.T = T_run;
+  run.B = B_run;
+  const double tokheads = static_cast<double>(run.B * run.T * run.H);
+  std::printf("%-9s %-22s %5lld %5lld %10.4f %12.3g %8.2f %10.4f %12.3g %8.2f %10.1f\n", impl, s.name,
+              static_cast<long long>(run.B), static_cast<long long>(run.T), t.fwd_s, tokheads / t.fwd_s,
+              forward_flops(run) / t.fwd_s * 1e-9, t.fwdbwd_s, tokheads / t.fwdbwd_s,
+              (forward_flops(run) + backward_flops(run)) / t.fwdbwd_s * 1e-9, extra_mib);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+void add_bench_kernels(CLI::App& bench) {
+  auto* sub = bench.add_subcommand(
+      "kernels",
+      "WKV-7 forward and forward+backward (with dS0) per implementation and shape, fp32, and the CPU path's "
+      "speed-up over the reference measured in the same run");
+  struct Options {
+    int64_t ref_tokens = 64;
+    int repeats = 1;
+    bool quick = false;
+    int threads = 1;
+  };
+  auto o = std::make_shared<Options>();
+  sub->add_option("--ref-tokens", o->ref_tokens,
+                  "The reference (plain float64 loops) is timed on B=1 and this many tokens of each shape; rates "
+                  "per token·head are compared")
+      ->capture_default_str();
+  sub->add_option("--repeats", o->repeats, "Timed repeats")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_flag("--quick", o->quick, "Shorter sequences (T/8) for a fast look");
+  add_threads_option(*sub, &o->threads);
+  set_command_body(*sub, [o] {
+    apply_threads(o->threads);
+    std::vector<Shape> shapes{{"anchor (8,4096,64,64)", 8, 4096, 64, 64},
+                              {"0.1B (H12,N64) T512", 1, 512, 12, 64},
+                              {"1.5B (H32,N64) T512", 1, 512, 32, 64}};
+    std::printf("bench kernels: WKV-7, fp32 inputs and state, %d threads, CPU. GFLOP/s count ~9N² per token·head "
+                "forward, ~31N² backward.\n",
+                o->threads);
+    std::printf("%-9s %-22s %5s %5s %10s %12s %8s %10s %12s %8s %10s\n", "impl", "shape", "B", "T", "fwd s",
+                "tok·head/s", "GFLOP/s", "fwd+bwd s", "tok·head/s", "GFLOP/s", "extra MiB");
+    for (Shape s : shapes) {
+      if (o->quick) s.T /= 8;
+      const int64_t ref_T = std::min(s.T, o->ref_tokens);
+      Inputs ref_in = make_inputs(1, ref_T, s.H, s.N);
+      Timing ref = time_impl(true, ref_in, 1);
+      // The reference keeps every state in float64: T·N²·8 bytes per (batch, head) at a time.
+      print_row("ref", s, ref_T, 1, ref, ref_T * s.N * s.N * 8.0 / (1 << 20));
+      Inputs in = make_inputs(s.B, s.T, s.H, s.N);
+      Timing cpu = time_impl(false, in, o->repeats);
+      // Extra memory of the CPU path: the state checkpoints kept for the backward.
+      const double ckpt_mib = static_cast<double>(s.B * s.H * ((s.T + kernels::kWkv7Chunk - 1) / kernels::kWkv7Chunk) *
+                                                  s.N * s.N * 4) / (1 << 20);
+      print_row("cpu", s, s.T, s.B, cpu, ckpt_mib);
+      const double ref_rate_f = ref_T * s.H / ref.fwd_s, cpu_rate_f = s.B * s.T * s.H / cpu.fwd_s;
+      const double ref_rate_b = ref_T * s.H / ref.fwdbwd_s, cpu_rate_b = s.B * s.T * s.H / cpu.fwdbwd_s;
+      std::printf("%-9s %-22s speed-up of cpu over ref (per token·head): forward %.1fx, forward+backward %.1fx\n",
+                  "", s.name, cpu_rate_f / ref_rate_f, cpu_rate_b / ref_rate_b);
+    }
+  });
+}
+
+}  // namespace statetune::orchestrator
