@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "statetune/kernels/wkv7.h"
@@ -17,20 +18,31 @@ struct Dims {
 };
 
 // One recurrence step for one (batch, head): S <- S diag(w) + (S a) bᵀ + v kᵀ; writes sa.
-template <typename scalar_t>
+// Row i of the new state depends only on row i of the old one, so each row is read once,
+// reduced against a, updated in place and (when r is given) reduced against r for y_i while
+// it is still in registers/L1. kN > 0 fixes the head size at compile time so the j-loops
+// unroll and vectorise; kN == 0 is the generic runtime-N path.
+template <int kN, typename scalar_t>
 inline void wkv_step(scalar_t* __restrict S, scalar_t* __restrict sa, const scalar_t* __restrict w,
                      const scalar_t* __restrict k, const scalar_t* __restrict v, const scalar_t* __restrict a,
-                     const scalar_t* __restrict b, int64_t N) {
+                     const scalar_t* __restrict b, const scalar_t* __restrict r, scalar_t* __restrict y,
+                     int64_t n_runtime) {
+  const int64_t N = kN > 0 ? kN : n_runtime;
   for (int64_t i = 0; i < N; ++i) {
-    const scalar_t* row = S + i * N;
+    scalar_t* __restrict row = S + i * N;
     scalar_t acc = 0;
+#pragma omp simd reduction(+ : acc)
     for (int64_t j = 0; j < N; ++j) acc += row[j] * a[j];
     sa[i] = acc;
-  }
-  for (int64_t i = 0; i < N; ++i) {
-    scalar_t* row = S + i * N;
-    const scalar_t sai = sa[i], vi = v[i];
-    for (int64_t j = 0; j < N; ++j) row[j] = row[j] * w[j] + sai * b[j] + vi * k[j];
+    const scalar_t vi = v[i];
+#pragma omp simd
+    for (int64_t j = 0; j < N; ++j) row[j] = row[j] * w[j] + acc * b[j] + vi * k[j];
+    if (r != nullptr) {
+      scalar_t out = 0;
+#pragma omp simd reduction(+ : out)
+      for (int64_t j = 0; j < N; ++j) out += row[j] * r[j];
+      y[i] = out;
+    }
   }
 }
 
@@ -45,11 +57,11 @@ inline void load_s0(scalar_t* S, const scalar_t* s0, bool shared, const Dims& d,
   }
 }
 
-template <typename scalar_t>
+template <int kN, typename scalar_t>
 void forward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const scalar_t* k, const scalar_t* v,
                   const scalar_t* a, const scalar_t* b, const scalar_t* s0, bool shared, scalar_t* y,
                   scalar_t* sT, scalar_t* ckpt) {
-  const int64_t N = d.N, NN = N * N, HN = d.H * N;
+  const int64_t N = kN > 0 ? kN : d.N, NN = N * N, HN = d.H * N;
   at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
     std::vector<scalar_t> S(NN), sa(N);
     for (int64_t bh = begin; bh < end; ++bh) {
@@ -59,25 +71,19 @@ void forward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const sca
       for (int64_t t = 0; t < d.T; ++t) {
         if (t % kWkv7Chunk == 0) std::copy(S.begin(), S.end(), my_ckpt + (t / kWkv7Chunk) * NN);
         const int64_t o = (bi * d.T + t) * HN + h * N;
-        wkv_step(S.data(), sa.data(), w + o, k + o, v + o, a + o, b + o, N);
-        for (int64_t i = 0; i < N; ++i) {
-          const scalar_t* row = S.data() + i * N;
-          scalar_t acc = 0;
-          for (int64_t j = 0; j < N; ++j) acc += row[j] * r[o + j];
-          y[o + i] = acc;
-        }
+        wkv_step<kN>(S.data(), sa.data(), w + o, k + o, v + o, a + o, b + o, r + o, y + o, N);
       }
       std::copy(S.begin(), S.end(), sT + bh * NN);
     }
   });
 }
 
-template <typename scalar_t>
+template <int kN, typename scalar_t>
 void backward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const scalar_t* k, const scalar_t* v,
                    const scalar_t* a, const scalar_t* b, const scalar_t* ckpt, const scalar_t* dy,
                    const scalar_t* dsT, scalar_t* dr, scalar_t* dw, scalar_t* dk, scalar_t* dv, scalar_t* da,
                    scalar_t* db, scalar_t* ds0_per_batch) {
-  const int64_t N = d.N, NN = N * N, HN = d.H * N;
+  const int64_t N = kN > 0 ? kN : d.N, NN = N * N, HN = d.H * N;
   at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
     // states[s] = the state before step (chunk_start + s); sas[s] = its sa.
     std::vector<scalar_t> states((kWkv7Chunk + 1) * NN), sas(kWkv7Chunk * N), G(NN), dsa(N);
@@ -95,7 +101,8 @@ void backward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const sc
         for (int64_t t = t0; t < t1; ++t) {
           const int64_t o = (bi * d.T + t) * HN + h * N, s = t - t0;
           std::copy(states.begin() + s * NN, states.begin() + (s + 1) * NN, states.begin() + (s + 1) * NN);
-          wkv_step(states.data() + (s + 1) * NN, sas.data() + s * N, w + o, k + o, v + o, a + o, b + o, N);
+          wkv_step<kN>(states.data() + (s + 1) * NN, sas.data() + s * N, w + o, k + o, v + o, a + o, b + o,
+                       static_cast<const scalar_t*>(nullptr), static_cast<scalar_t*>(nullptr), N);
         }
         for (int64_t t = t1 - 1; t >= t0; --t) {
           const int64_t o = (bi * d.T + t) * HN + h * N, s = t - t0;
@@ -111,6 +118,7 @@ void backward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const sc
             const scalar_t* Sni = Sn + i * N;
             const scalar_t dyi = dyt[i], vi = vt[i], sai = sa[i];
             scalar_t dvi = 0, dsai = 0;
+#pragma omp simd reduction(+ : dvi, dsai)
             for (int64_t j = 0; j < N; ++j) {
               const scalar_t g = Gi[j] + dyi * rt[j];  // G += dy rᵀ (the output at t reads S_t)
               Gi[j] = g;
@@ -128,6 +136,7 @@ void backward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const sc
             scalar_t* Gi = G.data() + i * N;
             const scalar_t* Spi = Sp + i * N;
             const scalar_t dsai = dsa[i];
+#pragma omp simd
             for (int64_t j = 0; j < N; ++j) {
               dat[j] += Spi[j] * dsai;
               Gi[j] = Gi[j] * wt[j] + dsai * at[j];  // G <- G A_tᵀ = dL/dS_{t-1}
@@ -138,6 +147,18 @@ void backward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const sc
       std::copy(G.begin(), G.end(), ds0_per_batch + bh * NN);
     }
   });
+}
+
+// Calls fn with the compile-time head size for the common N (16, 32, 64, 128), else 0.
+template <typename Fn>
+void dispatch_head_size(int64_t N, Fn&& fn) {
+  switch (N) {
+    case 16: fn(std::integral_constant<int, 16>()); break;
+    case 32: fn(std::integral_constant<int, 32>()); break;
+    case 64: fn(std::integral_constant<int, 64>()); break;
+    case 128: fn(std::integral_constant<int, 128>()); break;
+    default: fn(std::integral_constant<int, 0>()); break;
+  }
 }
 
 }  // namespace
@@ -156,11 +177,13 @@ Wkv7SavedForward wkv7_forward_cpu(const at::Tensor& r, const at::Tensor& w, cons
   out.out.sT = at::empty({d.B, d.H, d.N, d.N}, opts);
   out.checkpoints = at::empty({d.B, d.H, d.chunks(), d.N, d.N}, opts);
   AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "wkv7_forward_cpu", [&] {
-    forward_impl<scalar_t>(d, rc.data_ptr<scalar_t>(), wc.data_ptr<scalar_t>(), kc.data_ptr<scalar_t>(),
+    dispatch_head_size(d.N, [&](auto n) {
+    forward_impl<decltype(n)::value, scalar_t>(d, rc.data_ptr<scalar_t>(), wc.data_ptr<scalar_t>(), kc.data_ptr<scalar_t>(),
                            vc.data_ptr<scalar_t>(), ac.data_ptr<scalar_t>(), bc.data_ptr<scalar_t>(),
                            s0c.defined() ? s0c.data_ptr<scalar_t>() : nullptr, s0c.defined() && s0c.dim() == 3,
                            out.out.y.data_ptr<scalar_t>(), out.out.sT.data_ptr<scalar_t>(),
                            out.checkpoints.data_ptr<scalar_t>());
+    });
   });
   return out;
 }
@@ -183,12 +206,14 @@ Wkv7Grads wkv7_backward_cpu(const at::Tensor& r, const at::Tensor& w, const at::
   g.db = at::empty(r.sizes(), opts);
   at::Tensor ds0 = at::empty({d.B, d.H, d.N, d.N}, opts);
   AT_DISPATCH_FLOATING_TYPES(r.scalar_type(), "wkv7_backward_cpu", [&] {
-    backward_impl<scalar_t>(d, rc.data_ptr<scalar_t>(), wc.data_ptr<scalar_t>(), kc.data_ptr<scalar_t>(),
+    dispatch_head_size(d.N, [&](auto n) {
+    backward_impl<decltype(n)::value, scalar_t>(d, rc.data_ptr<scalar_t>(), wc.data_ptr<scalar_t>(), kc.data_ptr<scalar_t>(),
                             vc.data_ptr<scalar_t>(), ac.data_ptr<scalar_t>(), bc.data_ptr<scalar_t>(),
                             ck.data_ptr<scalar_t>(), dyc.data_ptr<scalar_t>(),
                             dsTc.defined() ? dsTc.data_ptr<scalar_t>() : nullptr, g.dr.data_ptr<scalar_t>(),
                             g.dw.data_ptr<scalar_t>(), g.dk.data_ptr<scalar_t>(), g.dv.data_ptr<scalar_t>(),
                             g.da.data_ptr<scalar_t>(), g.db.data_ptr<scalar_t>(), ds0.data_ptr<scalar_t>());
+    });
   });
   if (s0.defined()) g.ds0 = s0.dim() == 3 ? ds0.sum(0) : ds0;
   return g;
