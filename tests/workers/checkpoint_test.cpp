@@ -13,6 +13,7 @@
 #include "statetune/workers/checkpoint.h"
 #include "statetune/workers/init_model.h"
 #include "statetune/workers/model_config.h"
+#include "small_config.h"
 #include "test_paths.h"
 
 namespace statetune::workers {
@@ -20,19 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-ModelConfig small_config() {
-  ModelConfig c;
-  c.n_layer = 2;
-  c.n_embd = 64;
-  c.head_size = 16;
-  c.n_head = 4;
-  c.vocab_size = 100;
-  c.rank_w = 8;
-  c.rank_a = 8;
-  c.rank_v = 4;
-  c.rank_g = 16;
-  return c;
-}
+ModelConfig small_config() { return testing::small_config(); }
 
 void expect_config_eq(const ModelConfig& a, const ModelConfig& b) {
   EXPECT_EQ(a.n_layer, b.n_layer);

@@ -10,24 +10,13 @@
 #include "statetune/workers/init_model.h"
 #include "statetune/workers/rwkv7_model.h"
 #include "statetune/workers/state_file.h"
+#include "small_config.h"
 #include "test_paths.h"
 
 namespace statetune::workers {
 namespace {
 
-ModelConfig tiny_config() {
-  ModelConfig c;
-  c.n_layer = 3;
-  c.n_embd = 64;
-  c.head_size = 16;
-  c.n_head = 4;
-  c.vocab_size = 97;
-  c.rank_w = 8;
-  c.rank_a = 8;
-  c.rank_v = 4;
-  c.rank_g = 16;
-  return c;
-}
+ModelConfig tiny_config() { return testing::small_config(/*layers=*/3, /*vocab=*/97); }
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();

@@ -5,21 +5,13 @@
 #include "statetune/common/error.h"
 #include "statetune/workers/checkpoint.h"
 #include "statetune/workers/state_file.h"
+#include "small_config.h"
 #include "test_paths.h"
 
 namespace statetune::workers {
 namespace {
 
-ModelConfig state_config() {
-  ModelConfig c;
-  c.n_layer = 2;
-  c.n_embd = 64;
-  c.head_size = 16;
-  c.n_head = 4;
-  c.vocab_size = 100;
-  c.rank_w = c.rank_a = c.rank_v = c.rank_g = 8;
-  return c;
-}
+ModelConfig state_config() { return testing::small_config(); }
 
 std::vector<at::Tensor> random_states(int64_t layers) {
   std::vector<at::Tensor> s;
