@@ -57,23 +57,64 @@ inline void load_s0(scalar_t* S, const scalar_t* s0, bool shared, const Dims& d,
   }
 }
 
+// The forward keeps the state transposed, St[j][i] = S[i][j] (column j contiguous), so every
+// reduction becomes a vertical vector accumulation over i with a broadcast scalar of column
+// j — no horizontal sums:
+//   pass 1: sa[:] += St[j][:]·a_j                       (sa = S a)
+//   pass 2: St[j][:] = St[j][:]·w_j + sa[:]·b_j + v[:]·k_j;  y[:] += St[j][:]·r_j
+// Checkpoints and sT are written in the row layout the backward and the callers use.
+template <int kN, typename scalar_t>
+inline void wkv_step_transposed(scalar_t* __restrict St, scalar_t* __restrict sa, const scalar_t* __restrict w,
+                                const scalar_t* __restrict k, const scalar_t* __restrict v,
+                                const scalar_t* __restrict a, const scalar_t* __restrict b,
+                                const scalar_t* __restrict r, scalar_t* __restrict y, int64_t n_runtime) {
+  const int64_t N = kN > 0 ? kN : n_runtime;
+#pragma omp simd
+  for (int64_t i = 0; i < N; ++i) sa[i] = 0;
+  for (int64_t j = 0; j < N; ++j) {
+    const scalar_t* __restrict col = St + j * N;
+    const scalar_t aj = a[j];
+#pragma omp simd
+    for (int64_t i = 0; i < N; ++i) sa[i] += col[i] * aj;
+  }
+#pragma omp simd
+  for (int64_t i = 0; i < N; ++i) y[i] = 0;
+  for (int64_t j = 0; j < N; ++j) {
+    scalar_t* __restrict col = St + j * N;
+    const scalar_t wj = w[j], bj = b[j], kj = k[j], rj = r[j];
+#pragma omp simd
+    for (int64_t i = 0; i < N; ++i) {
+      const scalar_t s = col[i] * wj + sa[i] * bj + v[i] * kj;
+      col[i] = s;
+      y[i] += s * rj;
+    }
+  }
+}
+
+template <typename scalar_t>
+inline void transpose_square(const scalar_t* __restrict src, scalar_t* __restrict dst, int64_t N) {
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t j = 0; j < N; ++j) dst[j * N + i] = src[i * N + j];
+}
+
 template <int kN, typename scalar_t>
 void forward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const scalar_t* k, const scalar_t* v,
                   const scalar_t* a, const scalar_t* b, const scalar_t* s0, bool shared, scalar_t* y,
                   scalar_t* sT, scalar_t* ckpt) {
   const int64_t N = kN > 0 ? kN : d.N, NN = N * N, HN = d.H * N;
   at::parallel_for(0, d.B * d.H, 1, [&](int64_t begin, int64_t end) {
-    std::vector<scalar_t> S(NN), sa(N);
+    std::vector<scalar_t> S(NN), St(NN), sa(N);
     for (int64_t bh = begin; bh < end; ++bh) {
       const int64_t bi = bh / d.H, h = bh % d.H;
       load_s0(S.data(), s0, shared, d, bi, h);
+      transpose_square(S.data(), St.data(), N);
       scalar_t* my_ckpt = ckpt + bh * d.chunks() * NN;
       for (int64_t t = 0; t < d.T; ++t) {
-        if (t % kWkv7Chunk == 0) std::copy(S.begin(), S.end(), my_ckpt + (t / kWkv7Chunk) * NN);
+        if (t % kWkv7Chunk == 0) transpose_square(St.data(), my_ckpt + (t / kWkv7Chunk) * NN, N);
         const int64_t o = (bi * d.T + t) * HN + h * N;
-        wkv_step<kN>(S.data(), sa.data(), w + o, k + o, v + o, a + o, b + o, r + o, y + o, N);
+        wkv_step_transposed<kN>(St.data(), sa.data(), w + o, k + o, v + o, a + o, b + o, r + o, y + o, N);
       }
-      std::copy(S.begin(), S.end(), sT + bh * NN);
+      transpose_square(St.data(), sT + bh * NN, N);
     }
   });
 }
@@ -109,13 +150,15 @@ void backward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const sc
           const scalar_t* Sp = states.data() + s * NN;
           const scalar_t* Sn = states.data() + (s + 1) * NN;
           const scalar_t* sa = sas.data() + s * N;
-          const scalar_t *rt = r + o, *wt = w + o, *kt = k + o, *vt = v + o, *at = a + o, *bt = b + o, *dyt = dy + o;
-          scalar_t *drt = dr + o, *dwt = dw + o, *dkt = dk + o, *dvt = dv + o, *dat = da + o, *dbt = db + o;
+          const scalar_t *__restrict rt = r + o, *__restrict wt = w + o, *__restrict kt = k + o, *__restrict vt = v + o,
+                                   *__restrict at = a + o, *__restrict bt = b + o, *__restrict dyt = dy + o;
+          scalar_t *__restrict drt = dr + o, *__restrict dwt = dw + o, *__restrict dkt = dk + o,
+                   *__restrict dvt = dv + o, *__restrict dat = da + o, *__restrict dbt = db + o;
           for (int64_t j = 0; j < N; ++j) drt[j] = dwt[j] = dkt[j] = dat[j] = dbt[j] = 0;
           for (int64_t i = 0; i < N; ++i) {
-            scalar_t* Gi = G.data() + i * N;
-            const scalar_t* Spi = Sp + i * N;
-            const scalar_t* Sni = Sn + i * N;
+            scalar_t* __restrict Gi = G.data() + i * N;
+            const scalar_t* __restrict Spi = Sp + i * N;
+            const scalar_t* __restrict Sni = Sn + i * N;
             const scalar_t dyi = dyt[i], vi = vt[i], sai = sa[i];
             scalar_t dvi = 0, dsai = 0;
 #pragma omp simd reduction(+ : dvi, dsai)
@@ -133,8 +176,8 @@ void backward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const sc
             dsa[i] = dsai;
           }
           for (int64_t i = 0; i < N; ++i) {
-            scalar_t* Gi = G.data() + i * N;
-            const scalar_t* Spi = Sp + i * N;
+            scalar_t* __restrict Gi = G.data() + i * N;
+            const scalar_t* __restrict Spi = Sp + i * N;
             const scalar_t dsai = dsa[i];
 #pragma omp simd
             for (int64_t j = 0; j < N; ++j) {
