@@ -91,6 +91,17 @@ inline void wkv_step_transposed(scalar_t* __restrict St, scalar_t* __restrict sa
   }
 }
 
+// A (batch, head) task reads N-element slices H·N apart, a new page every step or two on
+// large shapes, which the hardware prefetcher does not follow across pages. Ask for the
+// inputs a few steps ahead ourselves.
+constexpr int64_t kPrefetchSteps = 6;
+template <typename scalar_t, typename... Ptrs>
+inline void prefetch_step(int64_t offset, int64_t bytes, const scalar_t* first, Ptrs... rest) {
+  const char* base = reinterpret_cast<const char*>(first + offset);
+  for (int64_t line = 0; line < bytes; line += 64) __builtin_prefetch(base + line, 0, 3);
+  if constexpr (sizeof...(rest) > 0) prefetch_step(offset, bytes, rest...);
+}
+
 template <typename scalar_t>
 inline void transpose_square(const scalar_t* __restrict src, scalar_t* __restrict dst, int64_t N) {
   for (int64_t i = 0; i < N; ++i)
@@ -112,6 +123,7 @@ void forward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const sca
       for (int64_t t = 0; t < d.T; ++t) {
         if (t % kWkv7Chunk == 0) transpose_square(St.data(), my_ckpt + (t / kWkv7Chunk) * NN, N);
         const int64_t o = (bi * d.T + t) * HN + h * N;
+        if (t + kPrefetchSteps < d.T) prefetch_step(o + kPrefetchSteps * HN, N * sizeof(scalar_t), r, w, k, v, a, b);
         wkv_step_transposed<kN>(St.data(), sa.data(), w + o, k + o, v + o, a + o, b + o, r + o, y + o, N);
       }
       transpose_square(St.data(), sT + bh * NN, N);

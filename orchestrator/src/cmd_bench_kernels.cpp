@@ -88,7 +88,7 @@ void add_bench_kernels(CLI::App& bench) {
       "WKV-7 forward and forward+backward (with dS0) per implementation and shape, fp32, and the CPU path's "
       "speed-up over the reference measured in the same run");
   struct Options {
-    int64_t ref_tokens = 64;
+    int64_t ref_tokens = 512;
     int repeats = 1;
     bool quick = false;
     int threads = 1;
