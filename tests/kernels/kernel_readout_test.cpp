@@ -102,6 +102,10 @@ struct FastCase {
   int64_t B, T, H, N, M;
 };
 
+void PrintTo(const FastCase& c, std::ostream* os) {
+  *os << "B" << c.B << " T" << c.T << " H" << c.H << " N" << c.N << " M" << c.M;
+}
+
 class KernelReadoutFastPath : public ::testing::TestWithParam<FastCase> {};
 
 TEST_P(KernelReadoutFastPath, MatchesReferenceForwardAndEveryGradientFp32) {

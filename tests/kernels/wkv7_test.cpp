@@ -113,6 +113,11 @@ struct FastCase {
   bool shared, use_dsT;
 };
 
+// Readable ctest names instead of a byte dump of the parameter.
+void PrintTo(const FastCase& c, std::ostream* os) {
+  *os << "B" << c.B << " T" << c.T << " N" << c.N << (c.shared ? " shared" : " per-batch") << (c.use_dsT ? " dsT" : "");
+}
+
 class Wkv7FastPath : public ::testing::TestWithParam<FastCase> {};
 
 TEST_P(Wkv7FastPath, MatchesReferenceForwardAndEveryGradient) {
