@@ -1,0 +1,53 @@
+#pragma once
+// The optimisation loop shared by the tuning methods: Adam over the tuned tensors, lr
+// schedule with warmup, gradient accumulation, reduction across ranks through the
+// Communicator, optional clipping by global norm, and a hard stop on NaN/Inf.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "statetune/workers/adam.h"
+#include "statetune/workers/communicator.h"
+#include "statetune/workers/lr_schedule.h"
+
+namespace statetune::workers {
+
+struct TrainerOptions {
+  int64_t steps = 100;
+  int64_t accumulation = 1;     // micro-batches per optimiser step
+  double max_grad_norm = 0.0;   // 0: no clipping
+  LrScheduleOptions schedule;
+  AdamOptions adam;
+};
+
+struct StepMetrics {
+  int64_t step = 0;
+  double loss = 0;       // mean over the step's micro-batches (this rank)
+  double lr = 0;         // the base lr of group 0 after the schedule
+  double grad_norm = 0;  // global norm of the reduced gradient, before clipping
+  double tokens_per_s = 0;
+};
+
+enum class TrainStatus { kDone, kDiverged };
+
+struct TrainResult {
+  TrainStatus status = TrainStatus::kDone;
+  std::string message;  // why it stopped, when it diverged
+  std::vector<StepMetrics> history;
+};
+
+// loss_fn(step, micro) returns the scalar loss of one micro-batch and the number of target
+// tokens in it; the trainer calls backward on it. `base_lrs[i]` is the learning rate of
+// parameters[i]. A NaN/Inf loss or gradient stops the run with kDiverged before the
+// parameters are touched, so they never hold a NaN.
+struct MicroBatchLoss {
+  at::Tensor loss;
+  int64_t tokens = 0;
+};
+TrainResult train_state(const std::vector<at::Tensor>& parameters, const std::vector<double>& base_lrs,
+                        const TrainerOptions& options, Communicator& comm,
+                        const std::function<MicroBatchLoss(int64_t step, int64_t micro)>& loss_fn,
+                        const std::function<void(const StepMetrics&)>& on_step = {});
+
+}  // namespace statetune::workers

@@ -1,0 +1,72 @@
+#include "statetune/workers/state_trainer.h"
+
+#include <cmath>
+
+#include "statetune/common/error.h"
+#include "statetune/common/timer.h"
+
+namespace statetune::workers {
+
+TrainResult train_state(const std::vector<at::Tensor>& parameters, const std::vector<double>& base_lrs,
+                        const TrainerOptions& options, Communicator& comm,
+                        const std::function<MicroBatchLoss(int64_t, int64_t)>& loss_fn,
+                        const std::function<void(const StepMetrics&)>& on_step) {
+  ST_CHECK(parameters.size() == base_lrs.size(), "train_state: {} parameters but {} learning rates",
+           parameters.size(), base_lrs.size());
+  ST_CHECK(options.steps >= 0 && options.accumulation >= 1, "train_state: steps >= 0 and accumulation >= 1");
+  Adam adam(parameters, options.adam);
+  TrainResult result;
+  for (int64_t step = 0; step < options.steps; ++step) {
+    Timer timer;
+    for (const auto& p : parameters) {
+      if (p.grad().defined()) p.mutable_grad().zero_();
+    }
+    double loss_sum = 0;
+    int64_t tokens = 0;
+    for (int64_t micro = 0; micro < options.accumulation; ++micro) {
+      MicroBatchLoss mb = loss_fn(step, micro);
+      const double value = mb.loss.item<double>();
+      if (!std::isfinite(value)) {
+        result.status = TrainStatus::kDiverged;
+        result.message = fmt::format("loss is {} at step {} (micro-batch {}); the state was not updated", value,
+                                     step, micro);
+        return result;
+      }
+      (mb.loss / static_cast<double>(options.accumulation)).backward();
+      loss_sum += value;
+      tokens += mb.tokens;
+    }
+    std::vector<at::Tensor> grads;
+    for (const auto& p : parameters) grads.push_back(p.grad().defined() ? p.grad() : at::zeros_like(p));
+    comm.all_reduce_sum(grads);
+    double sq = 0;
+    for (auto& g : grads) {
+      if (comm.size() > 1) g.div_(comm.size());
+      sq += g.to(at::kDouble).pow(2).sum().item<double>();
+    }
+    const double norm = std::sqrt(sq);
+    if (!std::isfinite(norm)) {
+      result.status = TrainStatus::kDiverged;
+      result.message = fmt::format("gradient norm is {} at step {}; the state was not updated", norm, step);
+      return result;
+    }
+    if (options.max_grad_norm > 0 && norm > options.max_grad_norm) {
+      for (auto& g : grads) g.mul_(options.max_grad_norm / norm);
+    }
+    const double mult = lr_multiplier(options.schedule, step, options.steps);
+    std::vector<double> lrs;
+    for (double lr : base_lrs) lrs.push_back(lr * mult);
+    adam.step(grads, lrs);
+    StepMetrics m;
+    m.step = step;
+    m.loss = loss_sum / options.accumulation;
+    m.lr = lrs.empty() ? 0 : lrs[0];
+    m.grad_norm = norm;
+    m.tokens_per_s = tokens / std::max(timer.seconds(), 1e-9);
+    result.history.push_back(m);
+    if (on_step) on_step(m);
+  }
+  return result;
+}
+
+}  // namespace statetune::workers
