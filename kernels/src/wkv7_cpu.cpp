@@ -17,16 +17,15 @@ struct Dims {
   int64_t chunks() const { return (T + kWkv7Chunk - 1) / kWkv7Chunk; }
 };
 
-// One recurrence step for one (batch, head): S <- S diag(w) + (S a) bᵀ + v kᵀ; writes sa.
-// Row i of the new state depends only on row i of the old one, so each row is read once,
-// reduced against a, updated in place and (when r is given) reduced against r for y_i while
-// it is still in registers/L1. kN > 0 fixes the head size at compile time so the j-loops
-// unroll and vectorise; kN == 0 is the generic runtime-N path.
+// One recurrence step for one (batch, head) in the row layout the backward uses:
+// S <- S diag(w) + (S a) bᵀ + v kᵀ; writes sa. Row i of the new state depends only on row i
+// of the old one, so each row is read once, reduced against a and updated in place. kN > 0
+// fixes the head size at compile time so the j-loops unroll and vectorise; kN == 0 is the
+// generic runtime-N path. (The forward uses the transposed variant below.)
 template <int kN, typename scalar_t>
 inline void wkv_step(scalar_t* __restrict S, scalar_t* __restrict sa, const scalar_t* __restrict w,
                      const scalar_t* __restrict k, const scalar_t* __restrict v, const scalar_t* __restrict a,
-                     const scalar_t* __restrict b, const scalar_t* __restrict r, scalar_t* __restrict y,
-                     int64_t n_runtime) {
+                     const scalar_t* __restrict b, int64_t n_runtime) {
   const int64_t N = kN > 0 ? kN : n_runtime;
   for (int64_t i = 0; i < N; ++i) {
     scalar_t* __restrict row = S + i * N;
@@ -37,12 +36,6 @@ inline void wkv_step(scalar_t* __restrict S, scalar_t* __restrict sa, const scal
     const scalar_t vi = v[i];
 #pragma omp simd
     for (int64_t j = 0; j < N; ++j) row[j] = row[j] * w[j] + acc * b[j] + vi * k[j];
-    if (r != nullptr) {
-      scalar_t out = 0;
-#pragma omp simd reduction(+ : out)
-      for (int64_t j = 0; j < N; ++j) out += row[j] * r[j];
-      y[i] = out;
-    }
   }
 }
 
@@ -154,8 +147,7 @@ void backward_impl(const Dims& d, const scalar_t* r, const scalar_t* w, const sc
         for (int64_t t = t0; t < t1; ++t) {
           const int64_t o = (bi * d.T + t) * HN + h * N, s = t - t0;
           std::copy(states.begin() + s * NN, states.begin() + (s + 1) * NN, states.begin() + (s + 1) * NN);
-          wkv_step<kN>(states.data() + (s + 1) * NN, sas.data() + s * N, w + o, k + o, v + o, a + o, b + o,
-                       static_cast<const scalar_t*>(nullptr), static_cast<scalar_t*>(nullptr), N);
+          wkv_step<kN>(states.data() + (s + 1) * NN, sas.data() + s * N, w + o, k + o, v + o, a + o, b + o, N);
         }
         for (int64_t t = t1 - 1; t >= t0; --t) {
           const int64_t o = (bi * d.T + t) * HN + h * N, s = t - t0;

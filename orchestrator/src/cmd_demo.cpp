@@ -9,6 +9,7 @@
 #include "statetune/common/timer.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
+#include "statetune/orchestrator/model_inputs.h"
 #include "statetune/orchestrator/text_input.h"
 #include "statetune/workers/checkpoint.h"
 #include "statetune/workers/generation.h"
@@ -100,10 +101,7 @@ void add_demo_command(CLI::App& app) {
     for (auto& l : after_prefix) wkv.push_back(l.wkv.squeeze(0));
     const std::string state_path = o->out + "/demo-state.pth";
     workers::save_time_states(state_path, wkv);
-    workers::ModelState loaded(c.n_layer);
-    auto states = workers::load_time_states(state_path, model.config());
-    for (int64_t l = 0; l < c.n_layer; ++l) loaded[l].wkv = states[l];
-    workers::TokenScores with_state = workers::score_tokens(model, ids, loaded);
+    workers::TokenScores with_state = workers::score_tokens(model, ids, initial_state_from_file(state_path, model));
     std::printf("\n3. score --state %s (the WKV state after \"Answer briefly. \"):\n   total NLL %.3f nats "
                 "(zero state: %.3f)\n",
                 state_path.c_str(), with_state.total_nll, zero.total_nll);

@@ -14,6 +14,7 @@
 #include "statetune/workers/init_model.h"
 #include "statetune/workers/model_config.h"
 #include "small_config.h"
+#include "expect_error.h"
 #include "test_paths.h"
 
 namespace statetune::workers {
@@ -48,18 +49,7 @@ void expect_same(const TensorMap& a, const TensorMap& b) {
 
 std::string dir_for(const std::string& name) { return testing::temp_dir("checkpoint_" + name); }
 
-// Runs f, which must throw statetune::Error with a one-line message containing `part`.
-template <typename F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing: " << part;
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    EXPECT_NE(what.find(part), std::string::npos) << "message: " << what << "\nexpected to contain: " << part;
-    EXPECT_EQ(what.find('\n'), std::string::npos) << "message is not one line: " << what;
-  }
-}
+using testing::expect_error;
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);

@@ -6,6 +6,7 @@
 #include "statetune/workers/checkpoint.h"
 #include "statetune/workers/state_file.h"
 #include "small_config.h"
+#include "expect_error.h"
 #include "test_paths.h"
 
 namespace statetune::workers {
@@ -19,15 +20,7 @@ std::vector<at::Tensor> random_states(int64_t layers) {
   return s;
 }
 
-template <typename F>
-void expect_error(F&& f, const std::string& part) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing: " << part;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "message: " << e.what();
-  }
-}
+using testing::expect_error;
 
 TEST(StateFile, RoundTripBothFormats) {
   const auto dir = testing::temp_dir("state_round_trip");
