@@ -7,7 +7,7 @@
 #include "small_config.h"
 #include "statetune/workers/init_model.h"
 #include "statetune/workers/lr_schedule.h"
-#include "statetune/workers/standard_state.h"
+#include "statetune/workers/tuned_state.h"
 #include "statetune/workers/state_trainer.h"
 #include "statetune/workers/tuning_loss.h"
 
@@ -67,7 +67,7 @@ TEST(TuningLoss, PaddedBatchLossEqualsPerExampleLossesAndMasksNonTargets) {
 
 TEST(StandardTuning, LossGradientWrtS0MatchesFiniteDifferences) {
   Rwkv7Model model(init_random_model(testing::small_config(2, 97), 4), "random", at::kDouble);
-  StandardState state(model.config(), /*tune_shift=*/false, at::kDouble);
+  TunedState state(model.config(), /*tune_shift=*/false, at::kDouble);
   at::manual_seed(2);
   for (auto& s : state.wkv()) s.detach().normal_(0, 0.2);  // away from zero, where the loss is generic
   TuneBatch batch = make_batch({{{0, 5, 6, 7, 8, 9}, {0, 0, 1, 1, 1, 1}}, {{0, 11, 12, 13}, {0, 1, 1, 1}}});
@@ -159,7 +159,7 @@ struct Distillation {
     return at::log_softmax(model.forward(b.inputs, b.lengths, &shared), -1);
   }
 
-  double agreement(const StandardState& s) {
+  double agreement(const TunedState& s) {
     at::NoGradGuard no_grad;
     TuneBatch b = make_batch(eval);
     ModelState init = s.initial_state();
@@ -168,7 +168,7 @@ struct Distillation {
     return same.sum().item<double>() / b.mask.sum().item<double>();
   }
 
-  TrainResult tune(StandardState& s, int64_t steps, double lr) {
+  TrainResult tune(TunedState& s, int64_t steps, double lr) {
     LocalCommunicator comm;
     TrainerOptions o;
     o.steps = steps;
@@ -190,7 +190,7 @@ TEST(StandardTuning, PromptInitWithTheFullStateReproducesTheTeacher) {
     at::NoGradGuard no_grad;
     d.model.forward(at::tensor(d.prefix, at::kLong).unsqueeze(0), at::Tensor(), nullptr, &after_prefix);
   }
-  StandardState s = StandardState::from_model_state(after_prefix, /*tune_shift=*/true);
+  TunedState s = TunedState::from_model_state(after_prefix, /*tune_shift=*/true);
   at::NoGradGuard no_grad;
   TuneBatch b = make_batch(d.eval);
   ModelState init = s.initial_state();
@@ -210,7 +210,7 @@ constexpr double kRecoveryAgreementShift = 0.625;
 
 TEST(StandardTuning, RecoversThePrefixStateFromZero) {
   Distillation d(21);
-  StandardState s(d.model.config(), /*tune_shift=*/false);
+  TunedState s(d.model.config(), /*tune_shift=*/false);
   const double before = d.agreement(s);
   TrainResult r = d.tune(s, kRecoverySteps, 0.3);
   ASSERT_EQ(r.status, TrainStatus::kDone) << r.message;
@@ -224,7 +224,7 @@ TEST(StandardTuning, RecoversThePrefixStateFromZero) {
 
 TEST(StandardTuning, RecoversThePrefixStateFromZeroWithShiftTuned) {
   Distillation d(21);
-  StandardState s(d.model.config(), /*tune_shift=*/true);
+  TunedState s(d.model.config(), /*tune_shift=*/true);
   TrainResult r = d.tune(s, kRecoverySteps, 0.3);
   ASSERT_EQ(r.status, TrainStatus::kDone) << r.message;
   const double after = d.agreement(s);
@@ -236,7 +236,7 @@ TEST(StandardTuning, RecoversThePrefixStateFromZeroWithShiftTuned) {
 
 TEST(StandardTuning, SameSeedGivesBitIdenticalStates) {
   Distillation d1(21), d2(21);
-  StandardState a(d1.model.config(), false), b(d2.model.config(), false);
+  TunedState a(d1.model.config(), false), b(d2.model.config(), false);
   d1.tune(a, 5, 0.3);
   d2.tune(b, 5, 0.3);
   for (size_t l = 0; l < a.wkv().size(); ++l) EXPECT_TRUE(at::equal(a.wkv()[l], b.wkv()[l])) << l;

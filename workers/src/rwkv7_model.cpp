@@ -6,6 +6,7 @@
 
 #include "statetune/common/error.h"
 #include "statetune/kernels/shape_str.h"
+#include "statetune/kernels/kernel_readout.h"
 #include "statetune/kernels/wkv7.h"
 #include "statetune/workers/checkpoint.h"
 
@@ -53,6 +54,23 @@ at::Tensor batched(const at::Tensor& t, int64_t batch, at::IntArrayRef shape, co
 
 }  // namespace
 
+void Rwkv7Model::check_readout(const KernelReadout& ro, int64_t layer) const {
+  const int64_t H = config_.n_head, N = config_.head_size;
+  ST_CHECK(ro.S_hat.defined() && ro.S_hat.dim() == 3, "kernel read-out of layer {}: S_hat must be [H, M, M]", layer);
+  const int64_t M = ro.S_hat.size(2);
+  auto check = [&](const at::Tensor& t, std::vector<int64_t> shape, const char* name) {
+    ST_CHECK(t.defined() && t.sizes() == at::IntArrayRef(shape) && t.scalar_type() == dtype_,
+             "kernel read-out of layer {}: {} is {} {}, expected {} {}", layer, name,
+             t.defined() ? shape_str(t.sizes()) : "missing", t.defined() ? c10::toString(t.scalar_type()) : "",
+             shape_str(shape), c10::toString(dtype_));
+  };
+  check(ro.S_hat, {H, M, M}, "S_hat");
+  check(ro.support, {H, M, N}, "support");
+  check(ro.gamma, {H}, "gamma");
+  check(ro.R, {H, M, M}, "R");
+  check(ro.Q, {H, N, M}, "Q");
+}
+
 Rwkv7Model::Rwkv7Model(const TensorMap& weights, const std::string& source, at::ScalarType dtype)
     : config_(infer_model_config(weights, source)), dtype_(dtype) {
   ST_CHECK(dtype == at::kFloat || dtype == at::kDouble, "the model computes in float32 or float64, not {}",
@@ -85,8 +103,19 @@ ModelState Rwkv7Model::zero_state(int64_t batch) const {
   return state;
 }
 
-at::Tensor Rwkv7Model::time_mix(int64_t layer, const at::Tensor& x, const at::Tensor& shift, const at::Tensor& s0,
-                                const at::Tensor& mask, at::Tensor& v_first, at::Tensor* wkv_out) const {
+// What one layer's time mix reads from the initial state and gives back.
+struct Rwkv7Model::TimeMixIO {
+  at::Tensor shift;                        // [B, C]
+  at::Tensor s0;                           // WKV S0: [H, N, N], [B, H, N, N] or undefined (0)
+  at::Tensor transport0;                   // P_0: same shapes, undefined = identity
+  const KernelReadout* readout = nullptr;  // the kernel read-out, if the state has one
+  bool want_query = false;                 // compute q_t even without a read-out
+  at::Tensor wkv_T, transport_T, query, z;  // outputs (transport_T, query: when q_t was computed)
+};
+
+at::Tensor Rwkv7Model::time_mix(int64_t layer, const at::Tensor& x, const at::Tensor& mask, at::Tensor& v_first,
+                                TimeMixIO& io) const {
+  const at::Tensor& shift = io.shift;
   const std::string p = "blocks." + std::to_string(layer) + ".att.";
   const int64_t B = x.size(0), T = x.size(1), C = config_.n_embd, H = config_.n_head, N = config_.head_size;
   const at::Tensor xx = token_shift(x, shift) - x;
@@ -120,12 +149,29 @@ at::Tensor Rwkv7Model::time_mix(int64_t layer, const at::Tensor& x, const at::Te
     alpha = alpha * m;
   }
   const auto shape4 = std::vector<int64_t>{B, T, H, N};
-  kernels::Wkv7Output wkv =
-      kernels::wkv7(r.view(shape4).contiguous(), decay.view(shape4).contiguous(), k_wkv.view(shape4).contiguous(),
-                    v.view(shape4).contiguous(), alpha.view(shape4).contiguous(), (kk * a).view(shape4).contiguous(), s0);
-  if (wkv_out != nullptr) *wkv_out = wkv.sT;
+  const at::Tensor r4 = r.view(shape4).contiguous(), d4 = decay.view(shape4).contiguous();
+  const at::Tensor k4 = k_wkv.view(shape4).contiguous(), a4 = alpha.view(shape4).contiguous();
+  const at::Tensor b4 = (kk * a).view(shape4).contiguous();
+  kernels::Wkv7Output wkv = kernels::wkv7(r4, d4, k4, v.view(shape4).contiguous(), a4, b4, io.s0);
+  io.wkv_T = wkv.sT;
+  at::Tensor y = wkv.y;
+  if (io.readout != nullptr || io.want_query) {
+    // The transported query q_t = P_0 A_1⋯A_t r_t: the same recurrence from s0 = P_0 (identity
+    // at the start) with v = 0, so nothing is written and y is exactly q (METHOD.md §2).
+    const at::Tensor p0 = io.transport0.defined() ? io.transport0 : at::eye(N, x.options()).expand({H, N, N}).contiguous();
+    kernels::Wkv7Output transported = kernels::wkv7(r4, d4, k4, at::zeros_like(r4), a4, b4, p0);
+    io.transport_T = transported.sT;
+    io.query = transported.y;
+    if (io.readout != nullptr) {
+      const KernelReadout& ro = *io.readout;
+      kernels::KernelReadoutOutput out =
+          kernels::kernel_readout(transported.y, at::Tensor(), ro.support, ro.gamma, ro.R, ro.S_hat, ro.Q);
+      y = y + out.o;
+      io.z = out.z;
+    }
+  }
 
-  at::Tensor o = at::group_norm(wkv.y.reshape({B * T, C}), H, w(p + "ln_x.weight"), w(p + "ln_x.bias"), kGroupNormEps)
+  at::Tensor o = at::group_norm(y.reshape({B * T, C}), H, w(p + "ln_x.weight"), w(p + "ln_x.bias"), kGroupNormEps)
                      .view({B, T, C});
   const at::Tensor bonus = (r * k).view(shape4).mul(w(p + "r_k")).sum(-1, true) * v.view(shape4);
   o = o + bonus.view({B, T, C});
@@ -141,7 +187,7 @@ at::Tensor Rwkv7Model::channel_mix(int64_t layer, const at::Tensor& x, const at:
 }
 
 at::Tensor Rwkv7Model::forward(const at::Tensor& tokens, const at::Tensor& lengths, const ModelState* initial,
-                               ModelState* final_state) const {
+                               ModelState* final_state, ForwardTrace* trace) const {
   ST_CHECK(tokens.dim() == 2 && tokens.size(1) >= 1, "forward: tokens must be [B, T] with T >= 1, got {}",
            shape_str(tokens.sizes()));
   const int64_t B = tokens.size(0), T = tokens.size(1);
@@ -167,6 +213,10 @@ at::Tensor Rwkv7Model::forward(const at::Tensor& tokens, const at::Tensor& lengt
   ST_CHECK(initial == nullptr || static_cast<int64_t>(initial->size()) == config_.n_layer,
            "initial state has {} layers, the model has {}", initial ? initial->size() : 0, config_.n_layer);
   if (final_state != nullptr) final_state->assign(config_.n_layer, LayerState{});
+  if (trace != nullptr) {
+    trace->queries.assign(config_.n_layer, at::Tensor());
+    trace->readout_z.assign(config_.n_layer, at::Tensor());
+  }
 
   const auto opts = at::TensorOptions().dtype(dtype_);
   at::Tensor x = at::embedding(w("emb.weight"), ids);
@@ -187,15 +237,38 @@ at::Tensor Rwkv7Model::forward(const at::Tensor& tokens, const at::Tensor& lengt
                "initial state layer {}: wkv has shape {}, expected [{}, {}, {}] or [{}, {}, {}, {}]", l, shape_str(s0.sizes()),
                H, N, N, B, H, N, N);
     }
+    TimeMixIO io;
+    io.shift = att_shift;
+    io.s0 = s0;
+    if (init.readout) {
+      check_readout(*init.readout, l);
+      io.readout = &*init.readout;
+    }
+    io.want_query = trace != nullptr && trace->collect_queries;
+    if (init.transport.defined() && (io.readout != nullptr || io.want_query)) {
+      io.transport0 = init.transport;
+      ST_CHECK(io.transport0.scalar_type() == dtype_ &&
+                   ((io.transport0.dim() == 3 && io.transport0.sizes() == at::IntArrayRef{H, N, N}) ||
+                    (io.transport0.dim() == 4 && io.transport0.sizes() == at::IntArrayRef{B, H, N, N})),
+               "initial state layer {}: transport has shape {} ({}), expected [{}, {}, {}] or [{}, {}, {}, {}] ({})", l,
+               shape_str(io.transport0.sizes()), c10::toString(io.transport0.scalar_type()), H, N, N, B, H, N, N,
+               c10::toString(dtype_));
+    }
     const at::Tensor xa = at::layer_norm(x, {C}, w(p + "ln1.weight"), w(p + "ln1.bias"), kLayerNormEps);
-    at::Tensor wkv_T;
-    x = x + time_mix(l, xa, att_shift, s0, mask, v_first, &wkv_T);
+    x = x + time_mix(l, xa, mask, v_first, io);
     const at::Tensor xf = at::layer_norm(x, {C}, w(p + "ln2.weight"), w(p + "ln2.bias"), kLayerNormEps);
     x = x + channel_mix(l, xf, ffn_shift);
     if (final_state != nullptr) {
-      (*final_state)[l] = LayerState{gather_positions(xa, last), wkv_T, gather_positions(xf, last)};
+      LayerState& out = (*final_state)[l];
+      out = LayerState{gather_positions(xa, last), io.wkv_T, gather_positions(xf, last), at::Tensor(), init.readout};
+      if (init.readout) out.transport = io.transport_T;
+    }
+    if (trace != nullptr) {
+      trace->queries[l] = io.query.defined() ? io.query.detach() : at::Tensor();
+      trace->readout_z[l] = io.z.defined() ? io.z.detach() : at::Tensor();
     }
   }
+  if (trace != nullptr) trace->mask = mask.defined() ? mask : at::ones({B, T}, at::kBool);
   x = at::layer_norm(x, {C}, w("ln_out.weight"), w("ln_out.bias"), kLayerNormEps);
   return at::linear(x, w("head.weight"));
 }

@@ -32,10 +32,14 @@ std::optional<int64_t> state_layer(const std::string& key) {
 }  // namespace
 
 std::vector<at::Tensor> load_time_states(const std::string& path, const ModelConfig& config) {
+  return time_states_from_map(load_checkpoint(path), path, config);
+}
+
+std::vector<at::Tensor> time_states_from_map(const TensorMap& tensors, const std::string& path,
+                                             const ModelConfig& config) {
   const int64_t n = config.head_size;
   const int64_t h = config.n_head > 0 ? config.n_head : (n > 0 ? config.n_embd / n : 0);
   const std::vector<int64_t> expected = {h, n, n};
-  const TensorMap tensors = load_checkpoint(path);
 
   int64_t in_file = 0;
   for (const auto& [key, t] : tensors) {
@@ -71,6 +75,109 @@ void save_time_states(const std::string& path, const std::vector<at::Tensor>& wk
     tensors.emplace(state_key(i), s.detach().to(at::kCPU, at::kFloat).contiguous());
   }
   save_checkpoint(path, tensors);
+}
+
+}  // namespace statetune::workers
+
+namespace statetune::workers {
+namespace {
+
+std::string layer_key(int64_t layer, const char* suffix) { return fmt::format("blocks.{}.{}", layer, suffix); }
+
+constexpr const char* kKernelSuffixes[] = {"att.kernel_state", "att.kernel_support", "att.kernel_gamma",
+                                           "att.kernel_q", "att.kernel_r"};
+
+}  // namespace
+
+ModelState load_state_file(const std::string& path, const ModelConfig& config, at::ScalarType dtype) {
+  return state_from_tensor_map(load_checkpoint(path), path, config, dtype);
+}
+
+void save_state_file(const std::string& path, const ModelState& state, const ModelConfig& config) {
+  save_checkpoint(path, state_tensor_map(state, config, path, /*keep_dtype=*/false));
+}
+
+ModelState state_from_tensor_map(const TensorMap& tensors, const std::string& path, const ModelConfig& config,
+                                 at::ScalarType dtype) {
+  std::vector<at::Tensor> wkv = time_states_from_map(tensors, path, config);
+  const int64_t C = config.n_embd, H = config.n_head, N = config.head_size;
+  auto find = [&](int64_t layer, const char* suffix) -> const at::Tensor* {
+    auto it = tensors.find(layer_key(layer, suffix));
+    return it == tensors.end() ? nullptr : &it->second;
+  };
+  auto shaped = [&](const at::Tensor& t, int64_t layer, const char* suffix, std::vector<int64_t> shape) {
+    ST_CHECK(t.is_floating_point(), "{}: key '{}' holds {} values, expected floating point", path,
+             layer_key(layer, suffix), c10::toString(t.scalar_type()));
+    ST_CHECK(t.sizes() == at::IntArrayRef(shape), "{}: key '{}' has shape {}, expected {}", path,
+             layer_key(layer, suffix), shape_str(t.sizes()), shape_str(shape));
+    return t.to(dtype).contiguous();
+  };
+  const bool has_shift = find(0, "att.shift_state") != nullptr;
+  const bool has_kernel = find(0, "att.kernel_state") != nullptr;
+  int64_t M = 0;
+  if (has_kernel) {
+    const at::Tensor& s_hat = *find(0, "att.kernel_state");
+    ST_CHECK(s_hat.dim() == 3 && s_hat.size(1) == s_hat.size(2), "{}: key '{}' has shape {}, expected [H, M, M]",
+             path, layer_key(0, "att.kernel_state"), shape_str(s_hat.sizes()));
+    M = s_hat.size(1);
+  }
+  ModelState state(config.n_layer);
+  for (int64_t l = 0; l < config.n_layer; ++l) {
+    // From the map, not via load_time_states' float32 copy: a float64 checkpoint stays exact.
+    state[l].wkv = tensors.at(state_key(static_cast<size_t>(l))).to(dtype).contiguous();
+    if (has_shift) {
+      for (const char* suffix : {"att.shift_state", "ffn.shift_state"}) {
+        ST_CHECK(find(l, suffix) != nullptr, "{}: missing key '{}' (layer 0 has token-shift states)", path,
+                 layer_key(l, suffix));
+      }
+      state[l].att_shift = shaped(*find(l, "att.shift_state"), l, "att.shift_state", {C});
+      state[l].ffn_shift = shaped(*find(l, "ffn.shift_state"), l, "ffn.shift_state", {C});
+    }
+    if (has_kernel) {
+      for (const char* suffix : kKernelSuffixes) {
+        ST_CHECK(find(l, suffix) != nullptr, "{}: missing key '{}' (layer 0 has a kernel read-out)", path,
+                 layer_key(l, suffix));
+      }
+      KernelReadout ro;
+      ro.S_hat = shaped(*find(l, "att.kernel_state"), l, "att.kernel_state", {H, M, M});
+      ro.support = shaped(*find(l, "att.kernel_support"), l, "att.kernel_support", {H, M, N});
+      ro.gamma = shaped(*find(l, "att.kernel_gamma"), l, "att.kernel_gamma", {H});
+      ro.Q = shaped(*find(l, "att.kernel_q"), l, "att.kernel_q", {H, N, M});
+      ro.R = shaped(*find(l, "att.kernel_r"), l, "att.kernel_r", {H, M, M});
+      state[l].readout = ro;
+    }
+  }
+  return state;
+}
+
+TensorMap state_tensor_map(const ModelState& state, const ModelConfig& config, const std::string& path,
+                           bool keep_dtype) {
+  ST_CHECK(static_cast<int64_t>(state.size()) == config.n_layer, "{}: the state has {} layers, the model {}", path,
+           state.size(), config.n_layer);
+  TensorMap tensors;
+  auto put = [&](int64_t layer, const char* suffix, const at::Tensor& t) {
+    tensors.emplace(layer_key(layer, suffix),
+                    t.detach().to(at::kCPU, keep_dtype ? t.scalar_type() : at::kFloat).contiguous().clone());
+  };
+  for (int64_t l = 0; l < config.n_layer; ++l) {
+    const LayerState& s = state[l];
+    put(l, "att.time_state",
+        s.wkv.defined() ? s.wkv : at::zeros({config.n_head, config.head_size, config.head_size}));
+    ST_CHECK(s.att_shift.defined() == s.ffn_shift.defined(), "{}: layer {} has only one of its two shift states",
+             path, l);
+    if (s.att_shift.defined()) {
+      put(l, "att.shift_state", s.att_shift);
+      put(l, "ffn.shift_state", s.ffn_shift);
+    }
+    if (s.readout) {
+      put(l, "att.kernel_state", s.readout->S_hat);
+      put(l, "att.kernel_support", s.readout->support);
+      put(l, "att.kernel_gamma", s.readout->gamma);
+      put(l, "att.kernel_q", s.readout->Q);
+      put(l, "att.kernel_r", s.readout->R);
+    }
+  }
+  return tensors;
 }
 
 }  // namespace statetune::workers

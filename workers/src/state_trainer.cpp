@@ -11,12 +11,29 @@ TrainResult train_state(const std::vector<at::Tensor>& parameters, const std::ve
                         const TrainerOptions& options, Communicator& comm,
                         const std::function<MicroBatchLoss(int64_t, int64_t)>& loss_fn,
                         const std::function<void(const StepMetrics&)>& on_step) {
+  TrainerHooks hooks;
+  hooks.loss = loss_fn;
+  hooks.on_step = on_step;
+  return train_state(parameters, base_lrs, options, comm, hooks);
+}
+
+TrainResult train_state(const std::vector<at::Tensor>& parameters, const std::vector<double>& base_lrs,
+                        const TrainerOptions& options, Communicator& comm, const TrainerHooks& hooks,
+                        const TrainerResume* resume) {
+  ST_CHECK(static_cast<bool>(hooks.loss), "train_state: no loss function");
   ST_CHECK(parameters.size() == base_lrs.size(), "train_state: {} parameters but {} learning rates",
            parameters.size(), base_lrs.size());
   ST_CHECK(options.steps >= 0 && options.accumulation >= 1, "train_state: steps >= 0 and accumulation >= 1");
   Adam adam(parameters, options.adam);
+  int64_t first_step = 0;
+  if (resume != nullptr) {
+    ST_CHECK(resume->next_step >= 0 && resume->next_step <= options.steps,
+             "resume: the checkpoint is at step {}, the run has {} steps", resume->next_step, options.steps);
+    adam.restore(resume->adam_m, resume->adam_v, resume->adam_steps);
+    first_step = resume->next_step;
+  }
   TrainResult result;
-  for (int64_t step = 0; step < options.steps; ++step) {
+  for (int64_t step = first_step; step < options.steps; ++step) {
     Timer timer;
     for (const auto& p : parameters) {
       if (p.grad().defined()) p.mutable_grad().zero_();
@@ -24,7 +41,7 @@ TrainResult train_state(const std::vector<at::Tensor>& parameters, const std::ve
     double loss_sum = 0;
     int64_t tokens = 0;
     for (int64_t micro = 0; micro < options.accumulation; ++micro) {
-      MicroBatchLoss mb = loss_fn(step, micro);
+      MicroBatchLoss mb = hooks.loss(step, micro);
       const double value = mb.loss.item<double>();
       if (!std::isfinite(value)) {
         result.status = TrainStatus::kDiverged;
@@ -57,14 +74,28 @@ TrainResult train_state(const std::vector<at::Tensor>& parameters, const std::ve
     std::vector<double> lrs;
     for (double lr : base_lrs) lrs.push_back(lr * mult);
     adam.step(grads, lrs);
+    AfterUpdate after;
+    if (hooks.after_update) after = hooks.after_update(step);
+    if (!after.diverged.empty()) {
+      result.status = TrainStatus::kDiverged;
+      result.message = fmt::format("{} at step {}", after.diverged, step);
+      return result;
+    }
     StepMetrics m;
+    m.l_decor = after.l_decor;
     m.step = step;
     m.loss = loss_sum / options.accumulation;
     m.lr = lrs.empty() ? 0 : lrs[0];
     m.grad_norm = norm;
     m.tokens_per_s = tokens / std::max(timer.seconds(), 1e-9);
     result.history.push_back(m);
-    if (on_step) on_step(m);
+    if (hooks.on_step) hooks.on_step(m);
+    if (hooks.on_step_done) hooks.on_step_done(step, adam);
+    if (hooks.should_stop && step + 1 < options.steps && hooks.should_stop()) {
+      result.status = TrainStatus::kStopped;
+      result.message = fmt::format("stopped after step {} of {}", step, options.steps);
+      return result;
+    }
   }
   return result;
 }

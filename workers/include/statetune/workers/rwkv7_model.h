@@ -7,6 +7,7 @@
 //   * step mode, step(): one token per sequence, RNN-style, for generation.
 // Both take an optional initial state per layer (att token shift [C], WKV [H, N, N],
 // ffn token shift [C]), either shared by the batch or one per sequence.
+#include <ATen/ATen.h>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,14 +16,42 @@
 
 namespace statetune::workers {
 
+// The kernel read-out of the `kernel` and `dbp` methods (METHOD.md §2-3, kernels/kernel_readout.h):
+// per head, `Q·Ŝ·R·φ(q_t)` is added to the WKV output before GroupNorm, where q_t = P_t r_t is
+// the transported query. Ŝ is tuned; the rest are fixed buffers saved with it. All tensors
+// have the model's dtype.
+struct KernelReadout {
+  at::Tensor support;  // C [H, M, N], unit vectors
+  at::Tensor gamma;    // [H]
+  at::Tensor R;        // [H, M, M] DBP decorrelation (identity for `kernel`)
+  at::Tensor S_hat;    // Ŝ [H, M, M]
+  at::Tensor Q;        // [H, N, M] fixed random up-projection
+  int64_t M() const { return S_hat.size(-1); }
+};
+
 // The recurrent state of one layer. Shapes: att_shift/ffn_shift [C] (shared) or [B, C];
 // wkv [H, N, N] (shared) or [B, H, N, N]. Undefined tensors mean zero.
+// With a kernel read-out the layer also carries the transport P_t = A_1⋯A_t ([H, N, N] or
+// [B, H, N, N]; undefined = identity, i.e. nothing read yet): the read-out of a later token
+// depends on everything read since the tuned state was installed, exactly as S0's does.
 struct LayerState {
   at::Tensor att_shift;
   at::Tensor wkv;
   at::Tensor ffn_shift;
+  at::Tensor transport;
+  std::optional<KernelReadout> readout;
 };
 using ModelState = std::vector<LayerState>;
+
+// Optional by-products of a sequence-mode forward, all detached.
+struct ForwardTrace {
+  // Set to collect every layer's transported query q_t (costs one more WKV pass per layer
+  // without a read-out): the calibration pass of the kernel methods.
+  bool collect_queries = false;
+  std::vector<at::Tensor> queries;    // per layer [B, T, H, N] (undefined unless collected)
+  std::vector<at::Tensor> readout_z;  // per layer [B, T, H, M] = R·φ(q) where a read-out is present
+  at::Tensor mask;                    // [B, T] bool, the real (non-padding) positions
+};
 
 class Rwkv7Model {
  public:
@@ -39,8 +68,10 @@ class Rwkv7Model {
   // they do not touch the state. initial: per-layer state or nullptr (zeros).
   // Returns logits [B, T, V]; if final_state is given, it receives each sequence's state
   // after its last real token ([B, ...] tensors).
+  // trace: optional by-products (see ForwardTrace).
   at::Tensor forward(const at::Tensor& tokens, const at::Tensor& lengths = at::Tensor(),
-                     const ModelState* initial = nullptr, ModelState* final_state = nullptr) const;
+                     const ModelState* initial = nullptr, ModelState* final_state = nullptr,
+                     ForwardTrace* trace = nullptr) const;
 
   // One token per sequence: tokens [B] int64; state is read and replaced ([B, ...] tensors
   // after the first call; zero_state(B) is a fine start). Returns logits [B, V].
@@ -50,10 +81,12 @@ class Rwkv7Model {
   ModelState zero_state(int64_t batch) const;
 
  private:
-  at::Tensor time_mix(int64_t layer, const at::Tensor& x, const at::Tensor& shift, const at::Tensor& s0,
-                      const at::Tensor& mask, at::Tensor& v_first, at::Tensor* wkv_out) const;
+  struct TimeMixIO;
+  at::Tensor time_mix(int64_t layer, const at::Tensor& x, const at::Tensor& mask, at::Tensor& v_first,
+                      TimeMixIO& io) const;
   at::Tensor channel_mix(int64_t layer, const at::Tensor& x, const at::Tensor& shift) const;
   const at::Tensor& w(const std::string& key) const;
+  void check_readout(const KernelReadout& readout, int64_t layer) const;
 
   ModelConfig config_;
   at::ScalarType dtype_;

@@ -4,6 +4,7 @@
 // Communicator, optional clipping by global norm, and a hard stop on NaN/Inf.
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -27,9 +28,11 @@ struct StepMetrics {
   double lr = 0;         // the base lr of group 0 after the schedule
   double grad_norm = 0;  // global norm of the reduced gradient, before clipping
   double tokens_per_s = 0;
+  double l_decor = std::numeric_limits<double>::quiet_NaN();  // DBP's L_decor (NaN otherwise)
 };
 
-enum class TrainStatus { kDone, kDiverged };
+// kStopped: asked to stop (a signal, a time limit) after a completed step; resumable.
+enum class TrainStatus { kDone, kDiverged, kStopped };
 
 struct TrainResult {
   TrainStatus status = TrainStatus::kDone;
@@ -37,7 +40,7 @@ struct TrainResult {
   std::vector<StepMetrics> history;
 };
 
-// loss_fn(step, micro) returns the scalar loss of one micro-batch and the number of target
+// loss(step, micro) returns the scalar loss of one micro-batch and the number of target
 // tokens in it; the trainer calls backward on it. `base_lrs[i]` is the learning rate of
 // parameters[i]. A NaN/Inf loss or gradient stops the run with kDiverged before the
 // parameters are touched, so they never hold a NaN.
@@ -45,6 +48,36 @@ struct MicroBatchLoss {
   at::Tensor loss;
   int64_t tokens = 0;
 };
+
+// What happens after an optimiser step besides Adam (DBP's R update).
+struct AfterUpdate {
+  double l_decor = std::numeric_limits<double>::quiet_NaN();
+  std::string diverged;  // non-empty: stop the run with this message
+};
+
+struct TrainerHooks {
+  std::function<MicroBatchLoss(int64_t step, int64_t micro)> loss;  // required
+  std::function<AfterUpdate(int64_t step)> after_update;             // optional
+  std::function<void(const StepMetrics&)> on_step;                   // optional: progress, metrics
+  // optional: called when `step` is complete (parameters, moments and buffers all updated),
+  // e.g. to write a checkpoint from which the run resumes at step + 1.
+  std::function<void(int64_t step, const Adam& adam)> on_step_done;
+  std::function<bool()> should_stop;  // optional: checked after each completed step
+};
+
+// Where a resumed run starts: the optimiser's moments and step count, and the next step.
+// Nothing else is needed: the data a step reads is a pure function of (seed, step).
+struct TrainerResume {
+  int64_t next_step = 0;
+  std::vector<at::Tensor> adam_m, adam_v;
+  int64_t adam_steps = 0;
+};
+
+TrainResult train_state(const std::vector<at::Tensor>& parameters, const std::vector<double>& base_lrs,
+                        const TrainerOptions& options, Communicator& comm, const TrainerHooks& hooks,
+                        const TrainerResume* resume = nullptr);
+
+// The loop without hooks beyond the loss (tests, simple callers).
 TrainResult train_state(const std::vector<at::Tensor>& parameters, const std::vector<double>& base_lrs,
                         const TrainerOptions& options, Communicator& comm,
                         const std::function<MicroBatchLoss(int64_t step, int64_t micro)>& loss_fn,
