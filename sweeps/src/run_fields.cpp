@@ -1,0 +1,200 @@
+#include "run_fields.h"
+
+#include <algorithm>
+#include <type_traits>
+
+namespace statetune::sweeps {
+namespace {
+
+// ---- Value <-> member conversions -------------------------------------------------------
+
+// The primary template serves enums, spelled as in EnumNames; the specialisations below
+// serve the scalar types.
+template <typename T>
+struct Codec {
+  static_assert(std::is_enum_v<T>, "a RunSpec member of a type with no Codec");
+  static FieldType type() { return FieldType::kEnum; }
+  static std::vector<std::string> choices() {
+    return {EnumNames<T>::names.begin(), EnumNames<T>::names.end()};
+  }
+  static Value encode(T v) { return std::string(to_string(v)); }
+  static T decode(const Value& v) {
+    const auto& names = EnumNames<T>::names;
+    const auto it = std::find(names.begin(), names.end(), std::get<std::string>(v));
+    return static_cast<T>(it - names.begin());  // the parser admitted only these spellings
+  }
+};
+template <>
+struct Codec<std::string> {
+  static FieldType type() { return FieldType::kString; }
+  static std::vector<std::string> choices() { return {}; }
+  static Value encode(const std::string& v) { return v; }
+  static std::string decode(const Value& v) { return std::get<std::string>(v); }
+};
+template <>
+struct Codec<std::int64_t> {
+  static FieldType type() { return FieldType::kInt; }
+  static std::vector<std::string> choices() { return {}; }
+  static Value encode(std::int64_t v) { return v; }
+  static std::int64_t decode(const Value& v) { return std::get<std::int64_t>(v); }
+};
+template <>
+struct Codec<double> {
+  static FieldType type() { return FieldType::kFloat; }
+  static std::vector<std::string> choices() { return {}; }
+  static Value encode(double v) { return v; }
+  static double decode(const Value& v) { return std::get<double>(v); }
+};
+template <>
+struct Codec<bool> {
+  static FieldType type() { return FieldType::kBool; }
+  static std::vector<std::string> choices() { return {}; }
+  static Value encode(bool v) { return v; }
+  static bool decode(const Value& v) { return std::get<bool>(v); }
+};
+
+template <typename T> struct OptionalOf { using type = T; static constexpr bool value = false; };
+template <typename T> struct OptionalOf<std::optional<T>> { using type = T; static constexpr bool value = true; };
+
+// Binds `spec` to the member that access(run) returns. Type, enum spellings and default
+// come from the member; an std::optional member makes the key optional.
+template <typename Member, typename Access>
+RunField make_field(FieldSpec spec, Access access) {
+  using Scalar = typename OptionalOf<Member>::type;
+  constexpr bool kOptional = OptionalOf<Member>::value;
+  if (spec.type != FieldType::kPath) spec.type = Codec<Scalar>::type();
+  spec.choices = Codec<Scalar>::choices();
+  if (kOptional) spec.presence = Presence::kOptional;
+  const RunSpec defaults{};
+  if (spec.presence == Presence::kDefault) {
+    if constexpr (!kOptional) spec.default_value = Codec<Scalar>::encode(access(defaults));
+  }
+  RunField field;
+  field.spec = std::move(spec);
+  field.get = [access](const RunSpec& run) -> std::optional<Value> {
+    const Member& member = access(run);
+    if constexpr (kOptional) {
+      if (!member) return std::nullopt;
+      return Codec<Scalar>::encode(*member);
+    } else {
+      return Codec<Scalar>::encode(member);
+    }
+  };
+  field.set = [access](RunSpec& run, const std::optional<Value>& value) {
+    Member& member = access(run);
+    if constexpr (kOptional) {
+      member = value ? std::optional<Scalar>(Codec<Scalar>::decode(*value)) : std::nullopt;
+    } else if (value) {
+      member = Codec<Scalar>::decode(*value);
+    }
+  };
+  return field;
+}
+
+template <typename T>
+RunField bind(T RunSpec::*member, FieldSpec spec) {
+  return make_field<T>(std::move(spec), [member](auto& run) -> auto& { return run.*member; });
+}
+template <typename T>
+RunField bind(T DataSpec::*member, FieldSpec spec) {
+  spec.key = "data." + spec.key;
+  return make_field<T>(std::move(spec), [member](auto& run) -> auto& { return run.data.*member; });
+}
+
+// ---- when a key applies ----------------------------------------------------------------
+
+bool is(const ConfigValues& values, const std::string& key, const char* name) {
+  const Value* value = values.find(key);
+  const auto* text = value ? std::get_if<std::string>(value) : nullptr;
+  return text && *text == name;
+}
+bool kernel_like(const ConfigValues& v) { return is(v, "method", "kernel") || is(v, "method", "dbp"); }
+bool dbp(const ConfigValues& v) { return is(v, "method", "dbp"); }
+
+FieldSpec kernel_key(std::string key, std::string description) {
+  return FieldSpec(std::move(key), std::move(description)).applies_when("method: kernel, dbp", kernel_like);
+}
+FieldSpec dbp_key(std::string key, std::string description) {
+  return FieldSpec(std::move(key), std::move(description)).applies_when("method: dbp", dbp);
+}
+FieldSpec guide_key(std::string key, std::string description) {
+  return FieldSpec(std::move(key), std::move(description))
+      .applies_when("target: guide", [](const ConfigValues& v) { return is(v, "target", "guide"); });
+}
+
+std::vector<RunField> make_run_fields() {
+  using F = FieldSpec;
+  return {
+      bind(&RunSpec::model, F("model", "the frozen RWKV-7 checkpoint (.pth or .safetensors)").path().required()),
+      bind(&RunSpec::vocab, F("vocab", "the RWKV World tokenizer vocabulary").path().required()),
+      bind(&RunSpec::output, F("output", "where the tuned state file is written").path().required().not_in_hash()),
+      bind(&RunSpec::name, F("name", "a label for the run").not_in_hash()),
+
+      bind(&RunSpec::method, F("method", "the tuning method (METHOD.md sections 1-3)")),
+      bind(&RunSpec::init, F("init", "the initial S0: zeros, or the state after reading init_prompt")),
+      bind(&RunSpec::init_prompt, F("init_prompt", "the text read to initialise S0")
+                                      .applies_when("init: prompt", [](const ConfigValues& v) { return is(v, "init", "prompt"); })),
+      bind(&RunSpec::shift, F("shift", "also tune the token-shift states (tune) or not (fixed)")),
+
+      bind(&RunSpec::M, kernel_key("M", "support vectors per layer and head").at_least(1)),
+      bind(&RunSpec::support, kernel_key("support", "how support vectors are chosen")),
+      bind(&RunSpec::kmeans_iters, kernel_key("kmeans_iters", "spherical k-means iterations").at_least(1)),
+      bind(&RunSpec::calibration_examples, kernel_key("calibration_examples", "training prompts read to collect q").at_least(1)),
+      bind(&RunSpec::gamma, kernel_key("gamma", "absolute Gaussian width; unset: median heuristic times gamma_scale").above(0)),
+      bind(&RunSpec::gamma_scale,
+           F("gamma_scale", "gamma relative to the median heuristic, when gamma is unset")
+               .above(0)
+               .applies_when("method: kernel, dbp; gamma unset",
+                             [](const ConfigValues& v) { return kernel_like(v) && !v.has("gamma"); })),
+      bind(&RunSpec::linear, kernel_key("linear", "keep the linear S0 term beside the kernel read-out")),
+      bind(&RunSpec::lr_kernel, kernel_key("lr_kernel", "Adam learning rate of the kernel state").at_least(0)),
+
+      bind(&RunSpec::dbp_lambda, dbp_key("dbp_lambda", "step of the decorrelation update of R").at_least(0)),
+      bind(&RunSpec::kappa, dbp_key("kappa", "weight of the variance term in DBP's rule").above(0)),
+      bind(&RunSpec::dbp_max_rel_step, dbp_key("dbp_max_rel_step", "clip of R's relative step").above(0)),
+
+      bind(&RunSpec::lr, F("lr", "Adam learning rate of S0").at_least(0)),
+      bind(&RunSpec::schedule, F("schedule", "learning-rate schedule after warmup")),
+      bind(&RunSpec::warmup_steps, F("warmup_steps", "linear warmup steps").at_least(0)),
+      bind(&RunSpec::final_lr_ratio,
+           F("final_lr_ratio", "final lr / lr of the cosine schedule")
+               .at_least(0)
+               .at_most(1)
+               .applies_when("schedule: cosine", [](const ConfigValues& v) { return is(v, "schedule", "cosine"); })),
+      bind(&RunSpec::steps, F("steps", "optimiser steps").at_least(1)),
+      bind(&RunSpec::batch, F("batch", "examples per micro-batch").at_least(1)),
+      bind(&RunSpec::accumulation, F("accumulation", "micro-batches per optimiser step").at_least(1)),
+      bind(&RunSpec::max_grad_norm, F("max_grad_norm", "clip gradients to this global norm; 0 = off").at_least(0)),
+      bind(&RunSpec::seed, F("seed", "seed of every random choice of the run").at_least(0)),
+      bind(&RunSpec::max_tokens, F("max_tokens", "examples are truncated to this many tokens").at_least(1)),
+      bind(&RunSpec::threads, F("threads", "CPU threads; 0 = the cores the process may use").at_least(0).not_in_hash()),
+      bind(&RunSpec::log_every, F("log_every", "log metrics every this many steps").at_least(1).not_in_hash()),
+      // A resumed run equals an uninterrupted one, so checkpointing does not change results.
+      bind(&RunSpec::checkpoint_every, F("checkpoint_every", "write a checkpoint every this many steps; 0 = off")
+                                           .at_least(0)
+                                           .not_in_hash()),
+      bind(&RunSpec::checkpoint, F("checkpoint", "checkpoint file, resumed from when it exists").path().not_in_hash()),
+
+      bind(&RunSpec::target, F("target", "what the loss matches: gold labels, or a guide's distribution")),
+      bind(&RunSpec::guide, guide_key("guide", "the guide model; empty: the model itself reading guide_prefix").path()),
+      bind(&RunSpec::guide_prefix, guide_key("guide_prefix", "text the guide reads before each example")),
+      bind(&RunSpec::alpha, guide_key("alpha", "weight of the gold-label CE added to the guide KL").at_least(0)),
+
+      bind(&DataSpec::benchmark, F("benchmark", "the task and its file format").required()),
+      bind(&DataSpec::train, F("train", "training examples").path().required()),
+      bind(&DataSpec::eval, F("eval", "evaluation examples; empty: no evaluation").path()),
+      bind(&DataSpec::num_fewshot, F("num_fewshot", "worked examples before each question").at_least(0)),
+      bind(&DataSpec::train_limit, F("train_limit", "use at most this many training examples; 0 = all").at_least(0)),
+      bind(&DataSpec::eval_limit, F("eval_limit", "use at most this many evaluation examples; 0 = all").at_least(0)),
+      bind(&DataSpec::on_error, F("on_error", "a malformed example stops the run (error) or is skipped")),
+  };
+}
+
+}  // namespace
+
+const std::vector<RunField>& run_fields() {
+  static const std::vector<RunField> fields = make_run_fields();
+  return fields;
+}
+
+}  // namespace statetune::sweeps
