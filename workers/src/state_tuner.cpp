@@ -75,17 +75,36 @@ std::vector<size_t> StateTuner::batch_indices(int64_t step, int64_t micro) const
   return out;
 }
 
-at::Tensor StateTuner::loss_of(const TuneBatch& batch, const ModelState& init, ForwardTrace* trace) const {
+at::Tensor StateTuner::guide_logprobs(const TuneBatch& batch, const std::vector<size_t>& indices) const {
+  at::NoGradGuard no_grad;
+  auto compute = [&](const TuneBatch& b) {
+    return at::log_softmax(guide_->model->forward(b.inputs, b.lengths, guide_->state.empty() ? nullptr : &guide_->state),
+                           -1);
+  };
+  const int64_t V = guide_->model->config().vocab_size;
+  int64_t cached_floats = 0;
+  for (const auto& e : data_.train) cached_floats += static_cast<int64_t>(e.tokens.size()) * V;
+  if (indices.empty() || cached_floats > kGuideCacheFloats) return compute(batch);
+  // The guide is frozen and reads each example from the same state: its distributions are
+  // computed once per example and reused by every later step.
+  const int64_t B = batch.inputs.size(0), T = batch.inputs.size(1);
+  at::Tensor out = at::zeros({B, T, V}, batch.inputs.options().dtype(guide_->model->dtype()));
+  for (int64_t b = 0; b < B; ++b) {
+    const size_t i = indices[static_cast<size_t>(b)];
+    auto it = guide_cache_.find(i);
+    if (it == guide_cache_.end()) {
+      it = guide_cache_.emplace(i, compute(make_batch({data_.train[i]}))[0]).first;
+    }
+    out[b].narrow(0, 0, it->second.size(0)).copy_(it->second);
+  }
+  return out;
+}
+
+at::Tensor StateTuner::loss_of(const TuneBatch& batch, const ModelState& init, ForwardTrace* trace,
+                               const std::vector<size_t>& indices) const {
   const at::Tensor logits = model_.forward(batch.inputs, batch.lengths, &init, nullptr, trace);
   if (guide_ == nullptr) return masked_cross_entropy(logits, batch.targets, batch.mask);
-  at::Tensor teacher;
-  {
-    at::NoGradGuard no_grad;
-    teacher = at::log_softmax(guide_->model->forward(batch.inputs, batch.lengths,
-                                                     guide_->state.empty() ? nullptr : &guide_->state),
-                              -1)
-                  .to(logits.scalar_type());
-  }
+  const at::Tensor teacher = guide_logprobs(batch, indices).to(logits.scalar_type());
   at::Tensor loss = masked_kl(logits, teacher, batch.mask);
   if (guide_->alpha != 0) loss = loss + guide_->alpha * masked_cross_entropy(logits, batch.targets, batch.mask);
   return loss;
@@ -93,12 +112,13 @@ at::Tensor StateTuner::loss_of(const TuneBatch& batch, const ModelState& init, F
 
 MicroBatchLoss StateTuner::micro_batch_loss(int64_t step, int64_t micro) {
   std::vector<TuneExample> examples;
-  for (size_t i : batch_indices(step, micro)) examples.push_back(data_.train[i]);
+  const std::vector<size_t> indices = batch_indices(step, micro);
+  for (size_t i : indices) examples.push_back(data_.train[i]);
   const TuneBatch batch = make_batch(examples);
   const ModelState init = state_.initial_state();
   const bool dbp = options_.method == TuneMethod::kDbp;
   ForwardTrace trace;
-  const at::Tensor loss = loss_of(batch, init, dbp ? &trace : nullptr);
+  const at::Tensor loss = loss_of(batch, init, dbp ? &trace : nullptr, indices);
   if (dbp) {
     if (micro == 0) {
       z_moment_sum_.assign(trace.readout_z.size(), at::Tensor());
@@ -216,7 +236,7 @@ double StateTuner::evaluate_loss(const std::vector<TuneExample>& examples) const
                                    examples.begin() + static_cast<int64_t>(std::min(examples.size(), start + options_.batch)));
     const TuneBatch batch = make_batch(chunk);
     const int64_t n = batch.mask.sum().item<int64_t>();
-    sum += loss_of(batch, init, nullptr).item<double>() * static_cast<double>(n);
+    sum += loss_of(batch, init, nullptr, {}).item<double>() * static_cast<double>(n);
     tokens += n;
   }
   return tokens > 0 ? sum / static_cast<double>(tokens) : std::nan("");

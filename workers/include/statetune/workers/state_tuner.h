@@ -7,6 +7,7 @@
 // of (seed, s), so the tuned values, Adam's moments, R and the step are the whole run state.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,7 +74,12 @@ class StateTuner {
  private:
   MicroBatchLoss micro_batch_loss(int64_t step, int64_t micro);
   std::vector<size_t> batch_indices(int64_t step, int64_t micro) const;
-  at::Tensor loss_of(const TuneBatch& batch, const ModelState& init, ForwardTrace* trace) const;
+  // indices: the batch's rows in data_.train (enables the guide cache), or empty.
+  at::Tensor loss_of(const TuneBatch& batch, const ModelState& init, ForwardTrace* trace,
+                     const std::vector<size_t>& indices) const;
+  at::Tensor guide_logprobs(const TuneBatch& batch, const std::vector<size_t>& indices) const;
+  // The guide's log-probs are cached per training example while they fit in this many floats.
+  static constexpr int64_t kGuideCacheFloats = int64_t{256} << 20;
   AfterUpdate dbp_update();
   void write_checkpoint(int64_t step, const Adam& adam) const;
 
@@ -87,6 +93,7 @@ class StateTuner {
   std::vector<at::Tensor> z_moment_sum_;  // DBP: Σ z zᵀ per layer over this step
   int64_t z_count_ = 0;
   int64_t resumed_from_ = -1;
+  mutable std::map<size_t, at::Tensor> guide_cache_;
   bool stop_requested_ = false;
 };
 
