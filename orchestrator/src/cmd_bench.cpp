@@ -105,6 +105,7 @@ void add_bench_tokenizer(CLI::App& bench) {
 }  // namespace
 
 void add_bench_kernels(CLI::App& bench);
+void add_bench_eval(CLI::App& bench);
 
 void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmark programs (print figures)");
@@ -112,6 +113,7 @@ void add_bench_command(CLI::App& app) {
   add_bench_model(*bench);
   add_bench_tokenizer(*bench);
   add_bench_kernels(*bench);
+  add_bench_eval(*bench);
 }
 
 }  // namespace statetune::orchestrator

@@ -85,13 +85,17 @@ TEST_F(Cli, ScoreAndGenerateWithTheRealVocab) {
   EXPECT_EQ(nlohmann::json::parse(tok.output)["ids"].size(), 2u) << tok.output;
 }
 
-TEST_F(Cli, DemoWritesAModelAndAStateThatScoreUses) {
-  Result demo = run("demo --threads 2 --out " + dir_ + "/demo");
+TEST_F(Cli, DemoTunesEveryMethodAndWritesStatesThatScoreUses) {
+  Result demo = run("demo --threads 2 --steps 20 --out " + dir_ + "/demo");
   ASSERT_EQ(demo.code, 0) << demo.output;
   EXPECT_NE(demo.output.find("random"), std::string::npos) << "the demo must say its weights are random";
-  const std::string model = dir_ + "/demo/demo-model.pth", state = dir_ + "/demo/demo-state.pth";
-  Result plain = run("score --model " + model + " --tokens 0,50,60,70,80 --json");
-  Result tuned = run("score --model " + model + " --tokens 0,50,60,70,80 --json --state " + state);
+  for (const char* row : {"standard ", "standard+shift", "kernel M=32", "kernel M=64", "dbp M=64 lambda=1 ",
+                          "dbp M=64 lambda=10", "full prefix state"})
+    EXPECT_NE(demo.output.find(row), std::string::npos) << "the table lacks the row '" << row << "'\n" << demo.output;
+  // The dbp state carries a kernel read-out: `score --state` must apply it.
+  const std::string model = dir_ + "/demo/demo-model.pth", state = dir_ + "/demo/demo-state-dbp-lambda1.pth";
+  Result plain = run("score --model " + model + " --tokens 0,5,6,7,8 --json");
+  Result tuned = run("score --model " + model + " --tokens 0,5,6,7,8 --json --state " + state);
   ASSERT_EQ(plain.code, 0) << plain.output;
   ASSERT_EQ(tuned.code, 0) << tuned.output;
   const double a = nlohmann::json::parse(plain.output)["total_nll"].get<double>();

@@ -155,7 +155,7 @@ struct Distillation {
     TuneBatch b = make_batch(examples);
     ModelState shared(after_prefix.size());
     for (size_t l = 0; l < after_prefix.size(); ++l)
-      shared[l] = {after_prefix[l].att_shift[0], after_prefix[l].wkv[0], after_prefix[l].ffn_shift[0]};
+      shared[l] = {after_prefix[l].att_shift[0], after_prefix[l].wkv[0], after_prefix[l].ffn_shift[0], {}, {}};
     return at::log_softmax(model.forward(b.inputs, b.lengths, &shared), -1);
   }
 

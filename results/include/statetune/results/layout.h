@@ -1,0 +1,51 @@
+#pragma once
+// The layout of a statetune study file (one HDF5 file per study; also results/LAYOUT.md).
+//
+//   /                                   attributes:
+//     format_version    int64           kFormatVersion; readers refuse a newer one
+//     study_name        string          the sweep's name
+//     sweep_yaml        string          the sweep file's text
+//     statetune_version string          "0.1.0 (git ...)" of the writer that created it
+//     created, updated  string          ISO 8601 UTC ("2025-01-31T12:00:00Z")
+//   /study              group; attributes = free-form study attributes (string -> string),
+//                                        e.g. slurm_job_ids, slurm_script
+//   /runs/<hash>/       one group per run, named by the canonical config hash; attributes:
+//     status            string          pending|running|done|failed|diverged|interrupted
+//     config_yaml       string          the resolved config (YAML)
+//     canonical_text    string          the canonical form the hash was computed from
+//     method            string
+//     attempts          int64           begin_run calls so far
+//     started, finished string          ISO 8601 UTC ("" when not yet)
+//     wall_seconds      float64         of the last attempt (NaN until it ends)
+//     ranks             int64           ranks in the group of the last attempt
+//     host              string          hostname of the last attempt's rank 0
+//     message           string          error/interrupt message ("" when none)
+//     tuned_state_path  string          the tuned state file ("" when none)
+//   /runs/<hash>/axes      group; attributes = the run's sweep axes (key -> value text)
+//   /runs/<hash>/config    group; attributes = flattened config (dotted key -> value text)
+//   /runs/<hash>/metrics/  per-step curves: 1-D, chunked, unlimited, all the same length
+//     step int64; loss, lr, grad_norm, l_decor, tokens_per_s float64 (NaN = not produced)
+//   /runs/<hash>/eval/     the summary table, one row per metric:
+//     name string; before, after float64 (NaN = not measured)
+//   /runs/<hash>/items/    per-item records, one row per (phase, item):
+//     phase, id, prediction, gold  string (variable-length UTF-8)
+//     correct  int8 (0/1)
+//     loglik   float64 [rows, max choices], padded with NaN (width 0 for generation tasks)
+//
+// All strings are variable-length UTF-8 (h5py: attributes read as str, dataset elements as
+// bytes; use .asstr()). eval/ and items/ exist once a run has finished; metrics/ from its
+// first step.
+//
+// Crash safety: the writer edits an in-memory image of the file and publishes it with
+// write-to-temporary + fsync + rename, so the file on disk is always a complete earlier
+// commit: a killed process leaves the last committed state (a run it was working on still
+// shows `running`), never a torn file, and `status = done` is committed together with all of
+// that run's data.
+#include <cstdint>
+
+namespace statetune::results {
+
+// Bump when a reader of the previous layout could misread a new file.
+inline constexpr std::int64_t kFormatVersion = 1;
+
+}  // namespace statetune::results

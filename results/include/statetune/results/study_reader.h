@@ -1,0 +1,42 @@
+#pragma once
+// StudyReader: reads a study file (layout.h) for resume, plan, report, merge and tests.
+// It opens the file read-only and sees one complete commit of the writer.
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "statetune/results/records.h"
+
+namespace statetune::results {
+
+class StudyReader {
+ public:
+  // Errors are one line naming the file: missing, not HDF5, not a study, newer format.
+  static StudyReader open(const std::string& path);
+
+  StudyReader(StudyReader&&) noexcept;
+  StudyReader& operator=(StudyReader&&) noexcept;
+  ~StudyReader();
+
+  const std::string& path() const;
+  StudyHeader header() const;
+
+  std::vector<std::string> hashes() const;  // sorted
+  bool has_run(const std::string& hash) const;
+  RunInfo run(const std::string& hash) const;
+  std::vector<RunInfo> runs() const;  // sorted by hash
+  // Hashes whose status is done: what `--resume` skips (after comparing canonical_text).
+  std::set<std::string> finished_hashes() const;
+
+  std::vector<StepRecord> metrics(const std::string& hash) const;      // empty before a step
+  std::vector<EvalMetric> eval_summary(const std::string& hash) const;  // empty until finished
+  std::vector<EvalItem> items(const std::string& hash) const;           // empty until finished
+
+ private:
+  struct Impl;
+  explicit StudyReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace statetune::results

@@ -1,0 +1,155 @@
+#include "run_tables.h"
+
+#include <algorithm>
+
+#include "h5_io.h"
+#include "layout_names.h"
+#include "statetune/common/error.h"
+
+namespace statetune::results::detail {
+
+namespace {
+
+// The metric curves: one extendible dataset per StepRecord field.
+constexpr const char* kStep = "step";
+struct DoubleColumn {
+  const char* name;
+  double StepRecord::*field;
+};
+constexpr DoubleColumn kDoubleColumns[] = {{"loss", &StepRecord::loss},
+                                           {"lr", &StepRecord::lr},
+                                           {"grad_norm", &StepRecord::grad_norm},
+                                           {"l_decor", &StepRecord::l_decor},
+                                           {"tokens_per_s", &StepRecord::tokens_per_s}};
+
+void replace_group_of(const std::string& path, hid_t run, const char* name) {
+  if (link_exists(path, run, name)) delete_link(path, run, name);
+}
+
+}  // namespace
+
+void append_metrics(const std::string& path, hid_t run, const StepRecord& step) {
+  if (!link_exists(path, run, names::kMetricsGroup)) {
+    Handle metrics = create_group(path, run, names::kMetricsGroup);
+    create_extendible(path, metrics.get(), kStep, H5T_STD_I64LE);
+    for (const auto& column : kDoubleColumns) create_extendible(path, metrics.get(), column.name, H5T_IEEE_F64LE);
+  }
+  Handle metrics = open_group(path, run, names::kMetricsGroup);
+  append_value(path, metrics.get(), kStep, H5T_NATIVE_INT64, &step.step);
+  for (const auto& column : kDoubleColumns) {
+    append_value(path, metrics.get(), column.name, H5T_NATIVE_DOUBLE, &(step.*column.field));
+  }
+}
+
+std::vector<StepRecord> read_metrics(const std::string& path, hid_t run) {
+  std::vector<StepRecord> steps;
+  if (!link_exists(path, run, names::kMetricsGroup)) return steps;
+  Handle metrics = open_group(path, run, names::kMetricsGroup);
+  const auto step_values = read_int64s(path, metrics.get(), kStep);
+  steps.resize(step_values.size());
+  for (std::size_t i = 0; i < steps.size(); ++i) steps[i].step = step_values[i];
+  for (const auto& column : kDoubleColumns) {
+    const auto values = read_doubles(path, metrics.get(), column.name);
+    if (values.size() != steps.size()) {
+      fail("{}: metrics/{} has {} rows, metrics/step has {}", path, column.name, values.size(), steps.size());
+    }
+    for (std::size_t i = 0; i < steps.size(); ++i) steps[i].*column.field = values[i];
+  }
+  return steps;
+}
+
+void write_eval(const std::string& path, hid_t run, const std::vector<EvalMetric>& summary) {
+  replace_group_of(path, run, names::kEvalGroup);
+  Handle eval = create_group(path, run, names::kEvalGroup);
+  std::vector<std::string> metric_names;
+  std::vector<double> before, after;
+  for (const auto& m : summary) {
+    metric_names.push_back(m.name);
+    before.push_back(m.before);
+    after.push_back(m.after);
+  }
+  write_strings(path, eval.get(), "name", metric_names);
+  write_doubles(path, eval.get(), "before", before);
+  write_doubles(path, eval.get(), "after", after);
+}
+
+std::vector<EvalMetric> read_eval(const std::string& path, hid_t run) {
+  std::vector<EvalMetric> summary;
+  if (!link_exists(path, run, names::kEvalGroup)) return summary;
+  Handle eval = open_group(path, run, names::kEvalGroup);
+  const auto metric_names = read_strings(path, eval.get(), "name");
+  const auto before = read_doubles(path, eval.get(), "before");
+  const auto after = read_doubles(path, eval.get(), "after");
+  if (before.size() != metric_names.size() || after.size() != metric_names.size()) {
+    fail("{}: eval/ columns have different lengths", path);
+  }
+  for (std::size_t i = 0; i < metric_names.size(); ++i) summary.push_back({metric_names[i], before[i], after[i]});
+  return summary;
+}
+
+void write_items(const std::string& path, hid_t run, const std::vector<EvalItem>& items) {
+  replace_group_of(path, run, names::kItemsGroup);
+  Handle group = create_group(path, run, names::kItemsGroup);
+  std::vector<std::string> phase, id, prediction, gold;
+  std::vector<std::int8_t> correct;
+  std::size_t width = 0;
+  for (const auto& item : items) {
+    phase.push_back(item.phase);
+    id.push_back(item.id);
+    prediction.push_back(item.prediction);
+    gold.push_back(item.gold);
+    correct.push_back(item.correct ? 1 : 0);
+    width = std::max(width, item.choice_loglik.size());
+  }
+  // Padded rather than variable-length: a plain float64 matrix is what numpy and pandas
+  // read without special cases; NaN marks choices an item does not have.
+  std::vector<double> loglik(items.size() * width, kMissing);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    std::copy(items[i].choice_loglik.begin(), items[i].choice_loglik.end(), loglik.begin() + i * width);
+  }
+  write_strings(path, group.get(), "phase", phase);
+  write_strings(path, group.get(), "id", id);
+  write_strings(path, group.get(), "prediction", prediction);
+  write_strings(path, group.get(), "gold", gold);
+  write_int8s(path, group.get(), "correct", correct);
+  write_doubles_2d(path, group.get(), "loglik", items.size(), width, loglik);
+}
+
+std::vector<EvalItem> read_items(const std::string& path, hid_t run) {
+  std::vector<EvalItem> items;
+  if (!link_exists(path, run, names::kItemsGroup)) return items;
+  Handle group = open_group(path, run, names::kItemsGroup);
+  const auto phase = read_strings(path, group.get(), "phase");
+  const auto id = read_strings(path, group.get(), "id");
+  const auto prediction = read_strings(path, group.get(), "prediction");
+  const auto gold = read_strings(path, group.get(), "gold");
+  const auto correct = read_int8s(path, group.get(), "correct");
+  std::size_t rows = 0, width = 0;
+  const auto loglik = read_doubles_2d(path, group.get(), "loglik", rows, width);
+  const std::size_t n = phase.size();
+  if (id.size() != n || prediction.size() != n || gold.size() != n || correct.size() != n || rows != n) {
+    fail("{}: items/ columns have different lengths", path);
+  }
+  items.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    items[i].phase = phase[i];
+    items[i].id = id[i];
+    items[i].prediction = prediction[i];
+    items[i].gold = gold[i];
+    items[i].correct = correct[i] != 0;
+    for (std::size_t c = 0; c < width; ++c) {
+      const double v = loglik[i * width + c];
+      if (v != v) break;  // NaN: padding after the item's last choice
+      items[i].choice_loglik.push_back(v);
+    }
+  }
+  return items;
+}
+
+void clear_tables(const std::string& path, hid_t run) {
+  replace_group_of(path, run, names::kMetricsGroup);
+  replace_group_of(path, run, names::kEvalGroup);
+  replace_group_of(path, run, names::kItemsGroup);
+}
+
+}  // namespace statetune::results::detail

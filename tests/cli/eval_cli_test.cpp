@@ -1,0 +1,128 @@
+// End-to-end: `statetune eval` as a user runs it, on a tiny random model with a byte-level
+// vocabulary and small benchmark files written by the test.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "test_paths.h"
+
+namespace {
+
+struct Result {
+  int code;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = statetune::testing::statetune_binary() + " " + args + " 2>&1";
+  Result r{-1, ""};
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::vector<nlohmann::json> json_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<nlohmann::json> out;
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+// One ARC record in the upstream form, item i.
+std::string arc_line(int i) {
+  const std::string n = std::to_string(i);
+  return R"({"id": "q)" + n + R"(", "question": {"stem": "Which gas do plants take in )" + n +
+         R"(?", "choices": [{"text": "oxygen", "label": "A"}, {"text": "carbon dioxide", "label": "B"}, )"
+         R"({"text": "neon", "label": "C"}]}, "answerKey": "B"})";
+}
+
+class EvalCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = statetune::testing::temp_dir("eval_cli");
+    std::ofstream vocab(dir_ + "/vocab.txt", std::ios::binary);
+    for (int b = 0; b < 256; ++b) vocab << fmt::format("{} b'\\x{:02x}' 1\n", b + 1, b);
+    vocab.close();
+    std::ofstream arc(dir_ + "/eval.jsonl");
+    for (int i = 0; i < 6; ++i) arc << arc_line(i) << "\n";
+    arc.close();
+    std::ofstream train(dir_ + "/train.jsonl");
+    for (int i = 10; i < 14; ++i) train << arc_line(i) << "\n";
+    train.close();
+    Result r = run("init-model --layers 2 --dim 64 --head-size 16 --vocab 300 --seed 3 --out " + dir_ + "/m.pth");
+    ASSERT_EQ(r.code, 0) << r.output;
+  }
+  static std::string eval(const std::string& extra) {
+    return "eval --model " + dir_ + "/m.pth --vocab " + dir_ + "/vocab.txt --threads 1 " + extra;
+  }
+  static std::string dir_;
+};
+std::string EvalCli::dir_;
+
+TEST_F(EvalCli, ArcWritesPromptsPerItemJsonAndASummary) {
+  Result r = run(eval("--benchmark arc_challenge --data " + dir_ + "/eval.jsonl --num-fewshot 2 --limit 4 --write-out 1 "
+                      "--json " + dir_ + "/arc.jsonl"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  // The first prompt as scored: two shots from train.jsonl, then the question.
+  EXPECT_NE(r.output.find("--- context (shared by all choices):\nQuestion: Which gas do plants take in 1"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("Answer: carbon dioxide\n\nQuestion: Which gas do plants take in 0?\nAnswer:\n--- end"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("--- choice 1 continuation: \" carbon dioxide\""), std::string::npos);
+  EXPECT_NE(r.output.find("items/s"), std::string::npos);
+  EXPECT_NE(r.output.find("acc_norm"), std::string::npos);
+  const auto lines = json_lines(dir_ + "/arc.jsonl");
+  ASSERT_EQ(lines.size(), 4u);  // --limit
+  EXPECT_EQ(lines[0]["id"], "q0");
+  EXPECT_EQ(lines[0]["loglik"].size(), 3u);
+  EXPECT_EQ(lines[0]["gold"], 1);
+  EXPECT_EQ(lines[0]["correct"], lines[0]["pred"] == 1);
+}
+
+TEST_F(EvalCli, SharingTheContextChangesNoLoglik) {
+  ASSERT_EQ(run(eval("--benchmark arc --data " + dir_ + "/eval.jsonl --json " + dir_ + "/a.jsonl")).code, 0);
+  ASSERT_EQ(run(eval("--benchmark arc --data " + dir_ + "/eval.jsonl --no-share-context --json " + dir_ + "/b.jsonl")).code,
+            0);
+  const auto a = json_lines(dir_ + "/a.jsonl"), b = json_lines(dir_ + "/b.jsonl");
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), 6u);
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t c = 0; c < 3; ++c)
+      EXPECT_NEAR(a[i]["loglik"][c].get<double>(), b[i]["loglik"][c].get<double>(), 1e-4);
+}
+
+TEST_F(EvalCli, MalformedDataFailsNamingFileAndLineOrIsSkippedAndCounted) {
+  const std::string bad = dir_ + "/bad.jsonl";
+  std::ofstream(bad) << arc_line(1) << "\n{\"id\": \"x\"}\n";
+  Result r = run(eval("--benchmark arc_challenge --data " + bad));
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find(bad + ":2: missing field \"question\""), std::string::npos) << r.output;
+  r = run(eval("--benchmark arc_challenge --data " + bad + " --on-error skip"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("skipped 1 malformed record(s)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 items"), std::string::npos) << r.output;
+  EXPECT_EQ(run(eval("--benchmark hellaswag --data " + bad)).code, 1);
+}
+
+TEST_F(EvalCli, MmluReportsEverySubject) {
+  SHARED_OR_SKIP(mmlu, "data/benchmarks/mmlu/eval/anatomy_test.csv");
+  Result r = run(eval("--benchmark mmlu --data " + mmlu + " --num-fewshot 1"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("anatomy"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("benchmark mmlu: 2 items, 1-shot"), std::string::npos) << r.output;
+}
+
+}  // namespace
