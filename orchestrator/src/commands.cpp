@@ -17,12 +17,13 @@ void add_score_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
+void add_tune_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
 
 std::vector<AddCommand> all_commands() {
-  return {add_demo_command, add_init_model_command, add_tokenize_command, add_score_command, add_generate_command,
+  return {add_demo_command, add_tune_command, add_init_model_command, add_tokenize_command, add_score_command, add_generate_command,
           add_eval_command, add_bench_command,
           add_report_command, add_merge_command};
 }

@@ -1,0 +1,32 @@
+#pragma once
+// From a RunSpec (sweeps/, the YAML schema) to what workers/ needs: tuning options, the
+// tokenized training and evaluation examples, the guide. Shared by `tune` and (later) `sweep`.
+#include <string>
+#include <vector>
+
+#include "statetune/data/benchmark.h"
+#include "statetune/data/tokenizer.h"
+#include "statetune/sweeps/run_spec.h"
+#include "statetune/workers/state_tuner.h"
+
+namespace statetune::orchestrator {
+
+workers::TuneOptions tune_options_from(const sweeps::RunSpec& spec, const data::Tokenizer& tokenizer);
+
+struct RunExamples {
+  std::vector<workers::TuneExample> train;  // all of them (sharding happens per rank)
+  std::vector<workers::TuneExample> eval;   // jsonl eval split; empty for benchmarks
+  data::RenderedBenchmark eval_benchmark;   // benchmark eval split (size() == 0 if none)
+  size_t skipped = 0;                       // malformed records skipped (on_error: skip)
+};
+
+// Reads data.train (and data.eval): a benchmark split in its upstream format, or JSONL lines
+// {"context": "...", "target": "..."}. Each example is [0] + context tokens + target tokens,
+// the loss on the target tokens only; examples longer than max_tokens lose context tokens
+// from the front (the target is kept whole when it fits).
+RunExamples load_run_examples(const sweeps::RunSpec& spec, const data::Tokenizer& tokenizer);
+
+workers::TuneExample tokenize_example(const data::Tokenizer& tokenizer, const std::string& context,
+                                      const std::string& target, int64_t max_tokens);
+
+}  // namespace statetune::orchestrator

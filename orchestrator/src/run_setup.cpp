@@ -1,0 +1,146 @@
+#include "statetune/orchestrator/run_setup.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "statetune/common/error.h"
+#include "statetune/sweeps/run_config.h"
+
+namespace statetune::orchestrator {
+namespace {
+
+std::vector<int64_t> encode(const data::Tokenizer& tok, const std::string& text) {
+  std::vector<int64_t> ids;
+  for (int32_t id : tok.encode(text)) ids.push_back(id);
+  return ids;
+}
+
+data::Benchmark benchmark_of(sweeps::Benchmark b) {
+  switch (b) {
+    case sweeps::Benchmark::kArcChallenge: return data::Benchmark::arc_challenge;
+    case sweeps::Benchmark::kMmlu: return data::Benchmark::mmlu;
+    case sweeps::Benchmark::kWinogrande: return data::Benchmark::winogrande;
+    case sweeps::Benchmark::kGsm8k: return data::Benchmark::gsm8k;
+    case sweeps::Benchmark::kJsonl: break;
+  }
+  fail("jsonl is not a benchmark");
+}
+
+std::vector<workers::TuneExample> read_jsonl_examples(const std::string& path, const data::Tokenizer& tok,
+                                                      int64_t max_tokens, int64_t limit, bool skip,
+                                                      size_t& skipped) {
+  std::ifstream in(path);
+  ST_CHECK(in.good(), "{}: cannot open the data file", path);
+  std::vector<workers::TuneExample> out;
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      const nlohmann::json j = nlohmann::json::parse(line);
+      ST_CHECK(j.is_object() && j.contains("context") && j["context"].is_string(),
+               "{}:{}: expected a JSON object with a string \"context\"", path, n);
+      ST_CHECK(j.contains("target") && j["target"].is_string() && !j["target"].get<std::string>().empty(),
+               "{}:{}: expected a non-empty string \"target\"", path, n);
+      out.push_back(tokenize_example(tok, j["context"].get<std::string>(), j["target"].get<std::string>(), max_tokens));
+    } catch (const nlohmann::json::exception& e) {
+      if (!skip) fail("{}:{}: not valid JSON ({})", path, n, e.what());
+      ++skipped;
+      continue;
+    } catch (const Error&) {
+      if (!skip) throw;
+      ++skipped;
+      continue;
+    }
+    if (limit > 0 && static_cast<int64_t>(out.size()) >= limit) break;
+  }
+  ST_CHECK(!out.empty(), "{}: no examples", path);
+  return out;
+}
+
+}  // namespace
+
+workers::TuneExample tokenize_example(const data::Tokenizer& tokenizer, const std::string& context,
+                                      const std::string& target, int64_t max_tokens) {
+  std::vector<int64_t> ctx = encode(tokenizer, context), tgt = encode(tokenizer, target);
+  ST_CHECK(!tgt.empty(), "an example's target is empty");
+  const int64_t room = max_tokens - 1;  // token 0 comes first
+  if (static_cast<int64_t>(tgt.size()) > room) tgt.resize(static_cast<size_t>(std::max<int64_t>(room, 1)));
+  const int64_t keep_ctx = std::max<int64_t>(0, room - static_cast<int64_t>(tgt.size()));
+  if (static_cast<int64_t>(ctx.size()) > keep_ctx) ctx.erase(ctx.begin(), ctx.end() - keep_ctx);
+  workers::TuneExample e{{0}, {0}};
+  for (int64_t id : ctx) e.tokens.push_back(id), e.is_target.push_back(0);
+  for (int64_t id : tgt) e.tokens.push_back(id), e.is_target.push_back(1);
+  return e;
+}
+
+workers::TuneOptions tune_options_from(const sweeps::RunSpec& s, const data::Tokenizer& tokenizer) {
+  workers::TuneOptions o;
+  o.method = s.method == sweeps::Method::kStandard ? workers::TuneMethod::kStandard
+             : s.method == sweeps::Method::kKernel ? workers::TuneMethod::kKernel
+                                                   : workers::TuneMethod::kDbp;
+  o.tune_shift = s.shift == sweeps::Shift::kTune;
+  o.linear = s.linear;
+  if (s.init == sweeps::Init::kPrompt) {
+    o.init_prompt = {0};
+    for (int64_t id : encode(tokenizer, s.init_prompt)) o.init_prompt.push_back(id);
+  }
+  o.kernel.M = s.M;
+  o.kernel.kmeans = s.support == sweeps::Support::kKmeans;
+  o.kernel.kmeans_iters = s.kmeans_iters;
+  o.kernel.gamma = s.gamma.value_or(0.0);
+  o.kernel.gamma_scale = s.gamma_scale;
+  o.lr = s.lr;
+  o.lr_kernel = s.lr_kernel;
+  o.dbp.lambda = s.dbp_lambda;
+  o.dbp.kappa = s.kappa;
+  o.dbp.max_rel_step = s.dbp_max_rel_step;
+  o.trainer.steps = s.steps;
+  o.trainer.accumulation = s.accumulation;
+  o.trainer.max_grad_norm = s.max_grad_norm;
+  o.trainer.schedule.kind =
+      s.schedule == sweeps::Schedule::kCosine ? workers::LrSchedule::kCosine : workers::LrSchedule::kConstant;
+  o.trainer.schedule.warmup_steps = s.warmup_steps;
+  o.trainer.schedule.final_ratio = s.final_lr_ratio;
+  o.batch = s.batch;
+  o.seed = static_cast<uint64_t>(s.seed);
+  o.checkpoint_every = s.checkpoint_every;
+  o.checkpoint_path = s.checkpoint;
+  o.fingerprint = std::stoull(sweeps::run_hash(s), nullptr, 16);
+  return o;
+}
+
+RunExamples load_run_examples(const sweeps::RunSpec& s, const data::Tokenizer& tok) {
+  RunExamples out;
+  const bool skip = s.data.on_error == sweeps::OnError::kSkip;
+  if (s.data.benchmark == sweeps::Benchmark::kJsonl) {
+    out.train = read_jsonl_examples(s.data.train, tok, s.max_tokens, s.data.train_limit, skip, out.skipped);
+    if (!s.data.eval.empty())
+      out.eval = read_jsonl_examples(s.data.eval, tok, s.max_tokens, s.data.eval_limit, skip, out.skipped);
+    return out;
+  }
+  data::BenchmarkOptions bo;
+  bo.num_fewshot = static_cast<int>(s.data.num_fewshot);
+  bo.seed = static_cast<uint64_t>(s.seed);
+  bo.read.on_error = skip ? data::OnError::skip : data::OnError::fail;
+  const data::Benchmark b = benchmark_of(s.data.benchmark);
+  data::RenderedBenchmark train = data::load_benchmark(b, s.data.train, bo);
+  out.skipped += train.skipped;
+  for (const auto& ex : data::training_examples(train)) {
+    out.train.push_back(tokenize_example(tok, ex.context, ex.target, s.max_tokens));
+    if (s.data.train_limit > 0 && static_cast<int64_t>(out.train.size()) >= s.data.train_limit) break;
+  }
+  ST_CHECK(!out.train.empty(), "{}: no training examples", s.data.train);
+  if (!s.data.eval.empty()) {
+    out.eval_benchmark = data::load_benchmark(b, s.data.eval, bo);
+    out.skipped += out.eval_benchmark.skipped;
+    if (s.data.eval_limit > 0) {
+      auto& mc = out.eval_benchmark.mc;
+      auto& gen = out.eval_benchmark.gen;
+      if (static_cast<int64_t>(mc.size()) > s.data.eval_limit) mc.resize(static_cast<size_t>(s.data.eval_limit));
+      if (static_cast<int64_t>(gen.size()) > s.data.eval_limit) gen.resize(static_cast<size_t>(s.data.eval_limit));
+    }
+  }
+  return out;
+}
+
+}  // namespace statetune::orchestrator
