@@ -1,33 +1,17 @@
 // End-to-end: `statetune bench tune` on the small shape (each method in its own child process).
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "cli_runner.h"
 #include "test_paths.h"
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = statetune::testing::statetune_binary() + " " + args + " 2>&1";
-  Result r{-1, ""};
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using statetune::testing::CommandResult;
+using statetune::testing::run_statetune;
 
 std::vector<std::string> split_words(const std::string& line) {
   std::istringstream in(line);
@@ -37,7 +21,7 @@ std::vector<std::string> split_words(const std::string& line) {
 }
 
 TEST(BenchTuneCli, SmallShapePrintsARowPerMethodWithRatiosToStandard) {
-  Result r = run("bench tune --small --steps 1 --seq-len 32 --threads 1");
+  CommandResult r = run_statetune("bench tune --small --steps 1 --seq-len 32 --threads 1");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("small shape"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("T=32, batch=4, threads=1"), std::string::npos) << r.output;
@@ -75,7 +59,7 @@ TEST(BenchTuneCli, SmallShapePrintsARowPerMethodWithRatiosToStandard) {
 }
 
 TEST(BenchTuneCli, RejectsAnUnknownMethod) {
-  Result r = run("bench tune --small --steps 1 --seq-len 8 --methods standard,lora:4 --threads 1");
+  CommandResult r = run_statetune("bench tune --small --steps 1 --seq-len 8 --methods standard,lora:4 --threads 1");
   EXPECT_NE(r.code, 0) << r.output;
 }
 

@@ -2,40 +2,25 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.h"
 #include "statetune/common/npy.h"
 #include "test_paths.h"
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = statetune::testing::statetune_binary() + " " + args + " 2>&1";
-  Result r{-1, ""};
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using statetune::testing::CommandResult;
+using statetune::testing::run_statetune;
 
 class Cli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = statetune::testing::temp_dir("cli");
-    Result r = run("init-model --layers 2 --dim 64 --head-size 16 --vocab 300 --seed 3 --out " + dir_ + "/m.pth");
+    CommandResult r =
+        run_statetune("init-model --layers 2 --dim 64 --head-size 16 --vocab 300 --seed 3 --out " + dir_ + "/m.pth");
     ASSERT_EQ(r.code, 0) << r.output;
   }
   static std::string dir_;
@@ -43,8 +28,8 @@ class Cli : public ::testing::Test {
 std::string Cli::dir_;
 
 TEST_F(Cli, ScoreTokensPrintsLogprobsNllAndPerplexityConsistently) {
-  Result r = run("score --model " + dir_ + "/m.pth --tokens 0,5,17,42,7 --json --threads 1 --logits-out " + dir_ +
-                 "/logits.npy");
+  CommandResult r = run_statetune(
+      "score --model " + dir_ + "/m.pth --tokens 0,5,17,42,7 --json --threads 1 --logits-out " + dir_ + "/logits.npy");
   ASSERT_EQ(r.code, 0) << r.output;
   nlohmann::json j = nlohmann::json::parse(r.output);
   ASSERT_EQ(j["tokens"].size(), 5u);
@@ -69,24 +54,27 @@ TEST_F(Cli, ScoreTokensPrintsLogprobsNllAndPerplexityConsistently) {
 TEST_F(Cli, ScoreAndGenerateWithTheRealVocab) {
   SHARED_OR_SKIP(vocab, "data/tokenizer/rwkv_vocab_v20230424.txt");
   // A model whose vocabulary covers the World tokenizer.
-  Result init = run("init-model --layers 1 --dim 32 --head-size 16 --vocab 65536 --seed 1 --out " + dir_ + "/w.pth");
+  CommandResult init =
+      run_statetune("init-model --layers 1 --dim 32 --head-size 16 --vocab 65536 --seed 1 --out " + dir_ + "/w.pth");
   ASSERT_EQ(init.code, 0) << init.output;
-  Result score = run("score --model " + dir_ + "/w.pth --vocab " + vocab + " --text 'Hello world'");
+  CommandResult score = run_statetune("score --model " + dir_ + "/w.pth --vocab " + vocab + " --text 'Hello world'");
   ASSERT_EQ(score.code, 0) << score.output;
   EXPECT_NE(score.output.find("Hello"), std::string::npos) << score.output;
   EXPECT_NE(score.output.find("perplexity:"), std::string::npos);
-  Result a = run("generate --model " + dir_ + "/w.pth --vocab " + vocab + " --prompt 'Once' --max-tokens 8 --seed 5");
-  Result b = run("generate --model " + dir_ + "/w.pth --vocab " + vocab + " --prompt 'Once' --max-tokens 8 --seed 5");
+  CommandResult a = run_statetune("generate --model " + dir_ + "/w.pth --vocab " + vocab +
+                                  " --prompt 'Once' --max-tokens 8 --seed 5");
+  CommandResult b = run_statetune("generate --model " + dir_ + "/w.pth --vocab " + vocab +
+                                  " --prompt 'Once' --max-tokens 8 --seed 5");
   ASSERT_EQ(a.code, 0) << a.output;
   EXPECT_EQ(a.output, b.output) << "generation with a fixed seed must be deterministic";
   EXPECT_EQ(a.output.rfind("Once", 0), 0u) << a.output;
-  Result tok = run("tokenize --vocab " + vocab + " --text 'Hello world' --json");
+  CommandResult tok = run_statetune("tokenize --vocab " + vocab + " --text 'Hello world' --json");
   ASSERT_EQ(tok.code, 0) << tok.output;
   EXPECT_EQ(nlohmann::json::parse(tok.output)["ids"].size(), 2u) << tok.output;
 }
 
 TEST_F(Cli, DemoTunesEveryMethodAndWritesStatesThatScoreUses) {
-  Result demo = run("demo --threads 2 --steps 20 --out " + dir_ + "/demo");
+  CommandResult demo = run_statetune("demo --threads 2 --steps 20 --out " + dir_ + "/demo");
   ASSERT_EQ(demo.code, 0) << demo.output;
   EXPECT_NE(demo.output.find("random"), std::string::npos) << "the demo must say its weights are random";
   for (const char* row : {"standard ", "standard+shift", "kernel M=32", "kernel M=64", "dbp M=64 lambda=1 ",
@@ -94,42 +82,42 @@ TEST_F(Cli, DemoTunesEveryMethodAndWritesStatesThatScoreUses) {
     EXPECT_NE(demo.output.find(row), std::string::npos) << "the table lacks the row '" << row << "'\n" << demo.output;
   // The dbp state carries a kernel read-out: `score --state` must apply it.
   const std::string model = dir_ + "/demo/demo-model.pth", state = dir_ + "/demo/demo-state-dbp-lambda1.pth";
-  Result plain = run("score --model " + model + " --tokens 0,5,6,7,8 --json");
-  Result tuned = run("score --model " + model + " --tokens 0,5,6,7,8 --json --state " + state);
+  CommandResult plain = run_statetune("score --model " + model + " --tokens 0,5,6,7,8 --json");
+  CommandResult tuned = run_statetune("score --model " + model + " --tokens 0,5,6,7,8 --json --state " + state);
   ASSERT_EQ(plain.code, 0) << plain.output;
   ASSERT_EQ(tuned.code, 0) << tuned.output;
   const double a = nlohmann::json::parse(plain.output)["total_nll"].get<double>();
   const double b = nlohmann::json::parse(tuned.output)["total_nll"].get<double>();
   EXPECT_GT(std::abs(a - b), 1e-3) << "the state file must change the scores";
   // A file without time_state keys is refused with its name.
-  Result bad = run("score --model " + model + " --tokens 0,1,2,3 --state " + dir_ + "/m.pth");
+  CommandResult bad = run_statetune("score --model " + model + " --tokens 0,1,2,3 --state " + dir_ + "/m.pth");
   EXPECT_EQ(bad.code, 1) << bad.output;
   EXPECT_NE(bad.output.find("m.pth"), std::string::npos) << bad.output;
 }
 
 TEST_F(Cli, BadInputsAreOneLineErrorsNamingTheFile) {
   std::ofstream(dir_ + "/junk.pth") << "this is not a checkpoint";
-  Result r = run("score --model " + dir_ + "/junk.pth --tokens 0,1");
+  CommandResult r = run_statetune("score --model " + dir_ + "/junk.pth --tokens 0,1");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("junk.pth"), std::string::npos) << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-  Result t = run("score --model " + dir_ + "/m.pth --tokens 0,x,2");
+  CommandResult t = run_statetune("score --model " + dir_ + "/m.pth --tokens 0,x,2");
   EXPECT_EQ(t.code, 1);
   EXPECT_NE(t.output.find("'x'"), std::string::npos) << t.output;
-  Result v = run("score --model " + dir_ + "/m.pth --tokens 0,400");
+  CommandResult v = run_statetune("score --model " + dir_ + "/m.pth --tokens 0,400");
   EXPECT_EQ(v.code, 1);
   EXPECT_NE(v.output.find("400"), std::string::npos) << v.output;
-  Result none = run("score --model " + dir_ + "/m.pth");
+  CommandResult none = run_statetune("score --model " + dir_ + "/m.pth");
   EXPECT_NE(none.code, 0);
 }
 
 TEST_F(Cli, EverySubcommandHasHelp) {
   for (const char* sub : {"demo", "init-model", "tokenize", "score", "generate", "bench model", "bench tokenizer"}) {
-    Result r = run(std::string(sub) + " --help");
+    CommandResult r = run_statetune(std::string(sub) + " --help");
     EXPECT_EQ(r.code, 0) << sub << ": " << r.output;
     EXPECT_NE(r.output.find("--"), std::string::npos) << sub;
   }
-  Result r = run("score --help");
+  CommandResult r = run_statetune("score --help");
   EXPECT_NE(r.output.find("--threads"), std::string::npos);
 }
 

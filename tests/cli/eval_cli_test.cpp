@@ -2,35 +2,19 @@
 // vocabulary and small benchmark files written by the test.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli_runner.h"
 #include "test_paths.h"
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = statetune::testing::statetune_binary() + " " + args + " 2>&1";
-  Result r{-1, ""};
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using statetune::testing::CommandResult;
+using statetune::testing::run_statetune;
 
 std::vector<nlohmann::json> json_lines(const std::string& path) {
   std::ifstream in(path);
@@ -60,7 +44,8 @@ class EvalCli : public ::testing::Test {
     std::ofstream train(dir_ + "/train.jsonl");
     for (int i = 10; i < 14; ++i) train << arc_line(i) << "\n";
     train.close();
-    Result r = run("init-model --layers 2 --dim 64 --head-size 16 --vocab 300 --seed 3 --out " + dir_ + "/m.pth");
+    CommandResult r =
+        run_statetune("init-model --layers 2 --dim 64 --head-size 16 --vocab 300 --seed 3 --out " + dir_ + "/m.pth");
     ASSERT_EQ(r.code, 0) << r.output;
   }
   static std::string eval(const std::string& extra) {
@@ -71,8 +56,9 @@ class EvalCli : public ::testing::Test {
 std::string EvalCli::dir_;
 
 TEST_F(EvalCli, ArcWritesPromptsPerItemJsonAndASummary) {
-  Result r = run(eval("--benchmark arc_challenge --data " + dir_ + "/eval.jsonl --num-fewshot 2 --limit 4 --write-out 1 "
-                      "--json " + dir_ + "/arc.jsonl"));
+  CommandResult r = run_statetune(eval("--benchmark arc_challenge --data " + dir_ +
+                                       "/eval.jsonl --num-fewshot 2 --limit 4 --write-out 1 --json " + dir_ +
+                                       "/arc.jsonl"));
   ASSERT_EQ(r.code, 0) << r.output;
   // The first prompt as scored: two shots from train.jsonl, then the question.
   EXPECT_NE(r.output.find("--- context (shared by all choices):\nQuestion: Which gas do plants take in 1"),
@@ -93,8 +79,10 @@ TEST_F(EvalCli, ArcWritesPromptsPerItemJsonAndASummary) {
 }
 
 TEST_F(EvalCli, SharingTheContextChangesNoLoglik) {
-  ASSERT_EQ(run(eval("--benchmark arc --data " + dir_ + "/eval.jsonl --json " + dir_ + "/a.jsonl")).code, 0);
-  ASSERT_EQ(run(eval("--benchmark arc --data " + dir_ + "/eval.jsonl --no-share-context --json " + dir_ + "/b.jsonl")).code,
+  ASSERT_EQ(run_statetune(eval("--benchmark arc --data " + dir_ + "/eval.jsonl --json " + dir_ + "/a.jsonl")).code, 0);
+  ASSERT_EQ(run_statetune(
+                eval("--benchmark arc --data " + dir_ + "/eval.jsonl --no-share-context --json " + dir_ + "/b.jsonl"))
+                .code,
             0);
   const auto a = json_lines(dir_ + "/a.jsonl"), b = json_lines(dir_ + "/b.jsonl");
   ASSERT_EQ(a.size(), 6u);
@@ -107,19 +95,19 @@ TEST_F(EvalCli, SharingTheContextChangesNoLoglik) {
 TEST_F(EvalCli, MalformedDataFailsNamingFileAndLineOrIsSkippedAndCounted) {
   const std::string bad = dir_ + "/bad.jsonl";
   std::ofstream(bad) << arc_line(1) << "\n{\"id\": \"x\"}\n";
-  Result r = run(eval("--benchmark arc_challenge --data " + bad));
+  CommandResult r = run_statetune(eval("--benchmark arc_challenge --data " + bad));
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find(bad + ":2: missing field \"question\""), std::string::npos) << r.output;
-  r = run(eval("--benchmark arc_challenge --data " + bad + " --on-error skip"));
+  r = run_statetune(eval("--benchmark arc_challenge --data " + bad + " --on-error skip"));
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("skipped 1 malformed record(s)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1 items"), std::string::npos) << r.output;
-  EXPECT_EQ(run(eval("--benchmark hellaswag --data " + bad)).code, 1);
+  EXPECT_EQ(run_statetune(eval("--benchmark hellaswag --data " + bad)).code, 1);
 }
 
 TEST_F(EvalCli, MmluReportsEverySubject) {
   SHARED_OR_SKIP(mmlu, "data/benchmarks/mmlu/eval/anatomy_test.csv");
-  Result r = run(eval("--benchmark mmlu --data " + mmlu + " --num-fewshot 1"));
+  CommandResult r = run_statetune(eval("--benchmark mmlu --data " + mmlu + " --num-fewshot 1"));
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("anatomy"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("benchmark mmlu: 2 items, 1-shot"), std::string::npos) << r.output;

@@ -2,34 +2,18 @@
 // byte-level vocabulary and a JSONL dataset written by the test.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
+#include "cli_runner.h"
 #include "test_paths.h"
 
 namespace {
 
-struct Result {
-  int code;
-  std::string output;
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = statetune::testing::statetune_binary() + " " + args + " 2>&1";
-  Result r{-1, ""};
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using statetune::testing::CommandResult;
+using statetune::testing::run_statetune;
 
 class TuneCli : public ::testing::Test {
  protected:
@@ -43,9 +27,11 @@ class TuneCli : public ::testing::Test {
       data << fmt::format(R"({{"context": "Question {}: what is {} plus one?\nAnswer:", "target": " {}"}})", i, i, i + 1)
            << "\n";
     data.close();
-    ASSERT_EQ(run(fmt::format("init-model --layers 2 --dim 64 --head-size 16 --vocab 300 --seed 1 --out {}/m.pth", dir_))
-                  .code,
-              0);
+    ASSERT_EQ(
+        run_statetune(
+            fmt::format("init-model --layers 2 --dim 64 --head-size 16 --vocab 300 --seed 1 --out {}/m.pth", dir_))
+            .code,
+        0);
   }
   static std::string write_config(const std::string& name, const std::string& extra) {
     const std::string path = dir_ + "/" + name + ".yaml";
@@ -61,7 +47,7 @@ std::string TuneCli::dir_;
 TEST_F(TuneCli, EveryMethodTunesSavesAndTheStateScores) {
   for (const char* method : {"standard", "kernel", "dbp"}) {
     const std::string cfg = write_config(method, "");
-    Result r = run(fmt::format("tune {} method={} --threads 2", cfg, method));
+    CommandResult r = run_statetune(fmt::format("tune {} method={} --threads 2", cfg, method));
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_NE(r.output.find("--- resolved config ---"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find(fmt::format("method: {}", method)), std::string::npos) << "override must win\n" << r.output;
@@ -69,7 +55,7 @@ TEST_F(TuneCli, EveryMethodTunesSavesAndTheStateScores) {
     const std::string state = fmt::format("{}/{}.pth", dir_, method);
     EXPECT_TRUE(std::filesystem::exists(state + ".config.yaml"));
     EXPECT_TRUE(std::filesystem::exists(state + ".metrics.jsonl"));
-    Result s = run(fmt::format("score --model {}/m.pth --tokens 0,5,6,7 --state {}", dir_, state));
+    CommandResult s = run_statetune(fmt::format("score --model {}/m.pth --tokens 0,5,6,7 --state {}", dir_, state));
     EXPECT_EQ(s.code, 0) << s.output;
     if (std::string(method) == "dbp") {
       EXPECT_NE(r.output.find("L_decor"), std::string::npos) << r.output;
@@ -79,15 +65,15 @@ TEST_F(TuneCli, EveryMethodTunesSavesAndTheStateScores) {
 
 TEST_F(TuneCli, BadConfigsAreOneLineErrorsNamingTheLine) {
   const std::string cfg = write_config("bad", "lrr: 3\n");
-  Result r = run("tune " + cfg);
+  CommandResult r = run_statetune("tune " + cfg);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.output.find("bad.yaml:12: unknown key 'lrr' (did you mean 'lr'?)"), std::string::npos) << r.output;
-  Result t = run("tune " + write_config("typed", "") + " steps=many");
+  CommandResult t = run_statetune("tune " + write_config("typed", "") + " steps=many");
   EXPECT_EQ(t.code, 1);
   EXPECT_NE(t.output.find("steps=many"), std::string::npos) << t.output;
   EXPECT_NE(t.output.find("expected an integer"), std::string::npos) << t.output;
   std::ofstream(dir_ + "/broken.jsonl") << "{\"context\": \"a\", \"target\": \"b\"}\n{not json\n";
-  Result d = run("tune " + write_config("broken", "") + " data.train=" + dir_ + "/broken.jsonl");
+  CommandResult d = run_statetune("tune " + write_config("broken", "") + " data.train=" + dir_ + "/broken.jsonl");
   EXPECT_EQ(d.code, 1);
   EXPECT_NE(d.output.find("broken.jsonl:2:"), std::string::npos) << d.output;
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/broken.pth")) << "nothing is written on failure";

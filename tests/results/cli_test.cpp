@@ -1,13 +1,11 @@
 // `statetune report` and `statetune merge` as a user runs them.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 
 #include <fmt/format.h>
 
+#include "cli_runner.h"
 #include "statetune/common/file_io.h"
 #include "statetune/results/study_writer.h"
 #include "study_fixture.h"
@@ -17,23 +15,6 @@ namespace {
 
 using namespace statetune::results;
 using namespace statetune::testing;
-
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_statetune(const std::string& args) {
-  Result r;
-  FILE* pipe = popen((statetune_binary() + " " + args + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
 
 class ResultsCli : public ::testing::Test {
  protected:
@@ -61,11 +42,11 @@ TEST_F(ResultsCli, MergeThenReport) {
   const std::string t0 = write_task("t0.h5", {1, 2});
   const std::string t1 = write_task("t1.h5", {2, 3});
   const std::string all = dir_ + "/all.h5";
-  Result merged = run_statetune("merge " + all + " " + t0 + " " + t1);
+  CommandResult merged = run_statetune("merge " + all + " " + t0 + " " + t1);
   ASSERT_EQ(merged.code, 0) << merged.output;
   EXPECT_EQ(merged.output, "merged 2 files into " + all + ": 3 runs (1 duplicates)\n");
 
-  Result report = run_statetune("report " + all + " --csv " + dir_ + "/all.csv");
+  CommandResult report = run_statetune("report " + all + " --csv " + dir_ + "/all.csv");
   ASSERT_EQ(report.code, 0) << report.output;
   EXPECT_NE(report.output.find("runs: 3 (done 3)\n"), std::string::npos) << report.output;
   EXPECT_NE(report.output.find("0.01  kernel  3  0.2500 ± 0.0000  0.5000 ± 0.1250  +0.2500 ± 0.1250\n"),
@@ -76,11 +57,11 @@ TEST_F(ResultsCli, MergeThenReport) {
 }
 
 TEST_F(ResultsCli, BadFilesAreOneLineErrors) {
-  Result missing = run_statetune("report " + dir_ + "/missing.h5");
+  CommandResult missing = run_statetune("report " + dir_ + "/missing.h5");
   EXPECT_EQ(missing.code, 1);
   EXPECT_EQ(missing.output, "statetune: error: " + dir_ + "/missing.h5: no such file\n");
   statetune::write_file_atomic(dir_ + "/text.h5", "not hdf5\n");
-  Result text = run_statetune("merge " + dir_ + "/out.h5 " + dir_ + "/text.h5");
+  CommandResult text = run_statetune("merge " + dir_ + "/out.h5 " + dir_ + "/text.h5");
   EXPECT_EQ(text.code, 1);
   EXPECT_EQ(text.output,
             "statetune: error: " + dir_ + "/text.h5: not an HDF5 file (expected a statetune study file)\n");

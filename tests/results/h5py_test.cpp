@@ -2,10 +2,9 @@
 // written by the C++ writer is read back by a small /usr/bin/python3 script.
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 
+#include "cli_runner.h"
 #include "statetune/results/study_writer.h"
 #include "study_fixture.h"
 #include "test_paths.h"
@@ -16,18 +15,6 @@ using namespace statetune::results;
 using namespace statetune::testing;
 
 constexpr const char* kPython = "/usr/bin/python3";
-
-std::string run_command(const std::string& command, int& code) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return output;
-  std::array<char, 4096> buf{};
-  std::size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) output.append(buf.data(), n);
-  const int status = pclose(pipe);
-  code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return output;
-}
 
 constexpr const char* kScript = R"PY(
 import sys, h5py
@@ -49,9 +36,8 @@ with h5py.File(sys.argv[1], "r") as f:
 )PY";
 
 TEST(ResultsPython, H5pyReadsTheLayout) {
-  int code = -1;
-  run_command(std::string(kPython) + " -c 'import h5py'", code);
-  if (code != 0) GTEST_SKIP() << "SKIPPED: " << kPython << " with h5py is not available (apt install python3-h5py)";
+  if (run_command(std::string(kPython) + " -c 'import h5py'").code != 0)
+    GTEST_SKIP() << "SKIPPED: " << kPython << " with h5py is not available (apt install python3-h5py)";
 
   const std::string dir = temp_dir("results_h5py");
   const std::string path = dir + "/study.h5";
@@ -66,9 +52,9 @@ TEST(ResultsPython, H5pyReadsTheLayout) {
     writer.begin_run(demo_run("bbbb000000000002", "standard", "0.01", "1"));
   }
   std::ofstream(dir + "/read.py") << kScript;
-  const std::string output = run_command(std::string(kPython) + " " + dir + "/read.py " + path, code);
-  ASSERT_EQ(code, 0) << output;
-  EXPECT_EQ(output,
+  const CommandResult result = run_command(std::string(kPython) + " " + dir + "/read.py " + path);
+  ASSERT_EQ(result.code, 0) << result.output;
+  EXPECT_EQ(result.output,
             "format 1 demo 123\n"
             "run aaaa000000000001 done kernel lr=0.01,method=kernel,seed=1 2\n"
             "steps [0, 1] [2.0, 1.75] (64,)\n"
