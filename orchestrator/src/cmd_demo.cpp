@@ -191,12 +191,7 @@ void add_demo_command(CLI::App& app) {
     // The teacher: the same frozen model after reading the prefix (its full state).
     workers::GuideTarget teacher;
     teacher.model = &model;
-    {
-      at::NoGradGuard no_grad;
-      workers::ModelState after;
-      model.forward(at::tensor(prefix, at::kLong).unsqueeze(0), at::Tensor(), nullptr, &after);
-      for (auto& l : after) teacher.state.push_back({l.att_shift[0], l.wkv[0], l.ffn_shift[0], {}, {}});
-    }
+    teacher.state = model.prompt_state(prefix);
     workers::ModelState wkv_only(teacher.state.size());
     for (size_t l = 0; l < wkv_only.size(); ++l) wkv_only[l].wkv = teacher.state[l].wkv;
     const workers::GuideAgreement zero = workers::guide_agreement(model, {}, teacher, eval);

@@ -260,7 +260,8 @@ TEST(StateTunerResume, StopAndResumeIsBitIdenticalToAnUninterruptedRun) {
     o.tune_shift = method == TuneMethod::kStandard;
     o.trainer.accumulation = 2;
     StateTuner whole(f.model, o, tune_data(f.examples), comm);
-    ASSERT_EQ(whole.run(false).status, TrainStatus::kDone);
+    const TrainResult whole_result = whole.run(false);
+    ASSERT_EQ(whole_result.status, TrainStatus::kDone);
 
     o.checkpoint_path = dir + "/ckpt.pth";
     o.fingerprint = 0xABCDEF;
@@ -275,7 +276,11 @@ TEST(StateTunerResume, StopAndResumeIsBitIdenticalToAnUninterruptedRun) {
     const TrainResult rest = second.run(true);
     ASSERT_EQ(rest.status, TrainStatus::kDone) << rest.message;
     EXPECT_EQ(second.resumed_from(), 4);
-    EXPECT_EQ(rest.history.size(), 6u);
+    ASSERT_EQ(rest.history.size(), 10u) << "the whole curve: 4 steps from the checkpoint, 6 run now";
+    for (size_t i = 0; i < 10; ++i) {
+      EXPECT_EQ(rest.history[i].step, static_cast<int64_t>(i));
+      EXPECT_EQ(rest.history[i].loss, whole_result.history[i].loss) << "step " << i;
+    }
     const auto pw = whole.state().parameters(), pr = second.state().parameters();
     ASSERT_EQ(pw.size(), pr.size());
     for (size_t i = 0; i < pw.size(); ++i) EXPECT_TRUE(at::equal(pw[i], pr[i])) << tune_method_name(method) << " " << i;

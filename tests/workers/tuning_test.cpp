@@ -150,12 +150,8 @@ struct Distillation {
   // The teacher reads the prefix, then the question: its state after the prefix, as initial state.
   at::Tensor teacher(const std::vector<TuneExample>& examples) {
     at::NoGradGuard no_grad;
-    ModelState after_prefix;
-    model.forward(at::tensor(prefix, at::kLong).unsqueeze(0), at::Tensor(), nullptr, &after_prefix);
+    const ModelState shared = model.prompt_state(prefix);
     TuneBatch b = make_batch(examples);
-    ModelState shared(after_prefix.size());
-    for (size_t l = 0; l < after_prefix.size(); ++l)
-      shared[l] = {after_prefix[l].att_shift[0], after_prefix[l].wkv[0], after_prefix[l].ffn_shift[0], {}, {}};
     return at::log_softmax(model.forward(b.inputs, b.lengths, &shared), -1);
   }
 
@@ -185,12 +181,7 @@ struct Distillation {
 
 TEST(StandardTuning, PromptInitWithTheFullStateReproducesTheTeacher) {
   Distillation d(21);
-  ModelState after_prefix;
-  {
-    at::NoGradGuard no_grad;
-    d.model.forward(at::tensor(d.prefix, at::kLong).unsqueeze(0), at::Tensor(), nullptr, &after_prefix);
-  }
-  TunedState s = TunedState::from_model_state(after_prefix, /*tune_shift=*/true);
+  TunedState s = TunedState::from_model_state(d.model.prompt_state(d.prefix), /*tune_shift=*/true);
   at::NoGradGuard no_grad;
   TuneBatch b = make_batch(d.eval);
   ModelState init = s.initial_state();

@@ -103,6 +103,20 @@ ModelState Rwkv7Model::zero_state(int64_t batch) const {
   return state;
 }
 
+ModelState Rwkv7Model::prompt_state(const std::vector<int64_t>& tokens) const {
+  ST_CHECK(!tokens.empty(), "prompt_state: no tokens");
+  at::NoGradGuard no_grad;
+  ModelState after;
+  forward(at::tensor(tokens, at::kLong).unsqueeze(0), at::Tensor(), nullptr, &after);
+  ModelState state(after.size());
+  for (size_t l = 0; l < after.size(); ++l) {
+    state[l].att_shift = after[l].att_shift[0];
+    state[l].wkv = after[l].wkv[0];
+    state[l].ffn_shift = after[l].ffn_shift[0];
+  }
+  return state;
+}
+
 // What one layer's time mix reads from the initial state and gives back.
 struct Rwkv7Model::TimeMixIO {
   at::Tensor shift;                        // [B, C]

@@ -39,28 +39,35 @@ TrainResult train_state(const std::vector<at::Tensor>& parameters, const std::ve
       if (p.grad().defined()) p.mutable_grad().zero_();
     }
     double loss_sum = 0;
-    int64_t tokens = 0;
+    int64_t tokens = 0, nonfinite = 0;
     for (int64_t micro = 0; micro < options.accumulation; ++micro) {
       MicroBatchLoss mb = hooks.loss(step, micro);
       const double value = mb.loss.item<double>();
-      if (!std::isfinite(value)) {
-        result.status = TrainStatus::kDiverged;
-        result.message = fmt::format("loss is {} at step {} (micro-batch {}); the state was not updated", value,
-                                     step, micro);
-        return result;
-      }
-      (mb.loss / static_cast<double>(options.accumulation)).backward();
-      loss_sum += value;
       tokens += mb.tokens;
+      if (!std::isfinite(value)) {
+        ++nonfinite;  // decided together with the other ranks below, before anything moves
+        continue;
+      }
+      if (mb.loss.requires_grad()) (mb.loss / static_cast<double>(options.accumulation)).backward();
+      loss_sum += value;
     }
-    std::vector<at::Tensor> grads;
-    for (const auto& p : parameters) grads.push_back(p.grad().defined() ? p.grad() : at::zeros_like(p));
-    comm.all_reduce_sum(grads);
+    std::vector<at::Tensor> reduced;
+    for (const auto& p : parameters) reduced.push_back(p.grad().defined() ? p.grad() : at::zeros_like(p));
+    reduced.push_back(at::tensor({loss_sum, static_cast<double>(tokens), static_cast<double>(nonfinite)}, at::kDouble));
+    comm.all_reduce_sum(reduced);
+    const at::Tensor totals = reduced.back();
+    reduced.pop_back();
+    std::vector<at::Tensor>& grads = reduced;
+    const double group_loss = totals[0].item<double>(), group_tokens = totals[1].item<double>();
+    const int64_t group_nonfinite = static_cast<int64_t>(totals[2].item<double>());
+    if (group_nonfinite > 0) {
+      result.status = TrainStatus::kDiverged;
+      result.message = fmt::format("the loss is not finite in {} micro-batch(es) at step {}; the state was not updated",
+                                   group_nonfinite, step);
+      return result;
+    }
     double sq = 0;
-    for (auto& g : grads) {
-      if (comm.size() > 1) g.div_(comm.size());
-      sq += g.to(at::kDouble).pow(2).sum().item<double>();
-    }
+    for (auto& g : grads) sq += g.to(at::kDouble).pow(2).sum().item<double>();
     const double norm = std::sqrt(sq);
     if (!std::isfinite(norm)) {
       result.status = TrainStatus::kDiverged;
@@ -84,14 +91,22 @@ TrainResult train_state(const std::vector<at::Tensor>& parameters, const std::ve
     StepMetrics m;
     m.l_decor = after.l_decor;
     m.step = step;
-    m.loss = loss_sum / options.accumulation;
+    m.loss = group_loss / static_cast<double>(options.accumulation);
     m.lr = lrs.empty() ? 0 : lrs[0];
     m.grad_norm = norm;
-    m.tokens_per_s = tokens / std::max(timer.seconds(), 1e-9);
+    m.tokens_per_s = group_tokens / std::max(timer.seconds(), 1e-9);
     result.history.push_back(m);
     if (hooks.on_step) hooks.on_step(m);
-    if (hooks.on_step_done) hooks.on_step_done(step, adam);
-    if (hooks.should_stop && step + 1 < options.steps && hooks.should_stop()) {
+    // A stop asked for on any rank (also from on_step, about this very step) ends the run here
+    // on every rank: one more scalar all-reduce when there are several.
+    bool stopping = hooks.should_stop && hooks.should_stop();
+    if (comm.size() > 1) {
+      std::vector<at::Tensor> flag{at::tensor({stopping ? 1.0 : 0.0}, at::kDouble)};
+      comm.all_reduce_sum(flag);
+      stopping = flag[0].item<double>() > 0;
+    }
+    if (hooks.on_step_done) hooks.on_step_done(step, adam, stopping);
+    if (stopping && step + 1 < options.steps) {
       result.status = TrainStatus::kStopped;
       result.message = fmt::format("stopped after step {} of {}", step, options.steps);
       return result;

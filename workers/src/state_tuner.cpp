@@ -12,14 +12,6 @@
 namespace statetune::workers {
 namespace {
 
-// The first `count` tokens of a prompt state, read by the frozen model: `init: prompt`.
-ModelState prompt_state(const Rwkv7Model& model, const std::vector<int64_t>& tokens) {
-  at::NoGradGuard no_grad;
-  ModelState final_state;
-  model.forward(at::tensor(tokens, at::kLong).unsqueeze(0), at::Tensor(), nullptr, &final_state);
-  return final_state;
-}
-
 // A permutation of 0..n-1 per epoch, from (seed, epoch) alone (stateless: resume-safe).
 std::vector<size_t> epoch_order(uint64_t seed, int64_t epoch, size_t n) {
   std::vector<size_t> order(n);
@@ -32,6 +24,8 @@ std::vector<size_t> epoch_order(uint64_t seed, int64_t epoch, size_t n) {
 const char* kCheckpointStepKey = "trainer.next_step";
 const char* kCheckpointAdamStepKey = "trainer.adam_steps";
 const char* kCheckpointFingerprintKey = "trainer.fingerprint";
+// The metric curve so far, [steps, 6] float64: step, loss, lr, grad_norm, tokens_per_s, l_decor.
+const char* kCheckpointHistoryKey = "trainer.history";
 
 }  // namespace
 
@@ -47,16 +41,14 @@ StateTuner::StateTuner(const Rwkv7Model& model, TuneOptions options, TuneData da
   ST_CHECK(options_.batch >= 1, "tuning: batch must be >= 1, got {}", options_.batch);
   ST_CHECK(guide_ == nullptr || guide_->model != nullptr, "tuning: a guide target without a guide model");
   if (!options_.init_prompt.empty()) {
-    state_ = TunedState::from_model_state(prompt_state(model_, options_.init_prompt), options_.tune_shift);
+    state_ = TunedState::from_model_state(model_.prompt_state(options_.init_prompt), options_.tune_shift);
   }
   if (options_.method != TuneMethod::kStandard) {
     KernelCalibrationOptions k = options_.kernel;
     k.seed = options_.seed;
-    const std::vector<std::vector<int64_t>>& prompts =
-        data_.calibration_prompts.empty() ? std::vector<std::vector<int64_t>>{} : data_.calibration_prompts;
-    ST_CHECK(!prompts.empty(), "tuning: the kernel methods need calibration prompts");
+    ST_CHECK(!data_.calibration_prompts.empty(), "tuning: the kernel methods need calibration prompts");
     ModelState start = state_.initial_state();
-    calibration_ = calibrate_kernel_readout(model_, prompts, &start, k);
+    calibration_ = calibrate_kernel_readout(model_, data_.calibration_prompts, &start, k);
     state_.add_kernel_readout(calibration_->buffers, options_.linear);
   }
 }
@@ -111,14 +103,36 @@ at::Tensor StateTuner::loss_of(const TuneBatch& batch, const ModelState& init, F
 }
 
 MicroBatchLoss StateTuner::micro_batch_loss(int64_t step, int64_t micro) {
+  // The global micro-batch is the same on every rank; rank r reads its positions r, r + P, ...
+  // and its loss is weighted by its share of the global target tokens, so the sum over ranks
+  // is the loss of the whole micro-batch whatever the number of ranks.
+  const std::vector<size_t> global = batch_indices(step, micro);
+  std::vector<size_t> indices;
   std::vector<TuneExample> examples;
-  const std::vector<size_t> indices = batch_indices(step, micro);
-  for (size_t i : indices) examples.push_back(data_.train[i]);
+  int64_t global_tokens = 0;
+  for (size_t p = 0; p < global.size(); ++p) {
+    const TuneExample& e = data_.train[global[p]];
+    for (size_t t = 1; t < e.is_target.size(); ++t) global_tokens += e.is_target[t] != 0;
+    if (static_cast<int>(p % static_cast<size_t>(comm_.size())) == comm_.rank()) {
+      indices.push_back(global[p]);
+      examples.push_back(e);
+    }
+  }
+  if (examples.empty()) {
+    // Fewer examples than ranks: this rank still joins the step's collectives.
+    if (options_.method == TuneMethod::kDbp && micro == 0) {
+      z_moment_sum_.clear();
+      z_count_ = 0;
+    }
+    return {at::zeros({}, at::kDouble), 0};
+  }
   const TuneBatch batch = make_batch(examples);
   const ModelState init = state_.initial_state();
   const bool dbp = options_.method == TuneMethod::kDbp;
   ForwardTrace trace;
-  const at::Tensor loss = loss_of(batch, init, dbp ? &trace : nullptr, indices);
+  const int64_t local_tokens = batch.mask.sum().item<int64_t>();
+  const at::Tensor loss = loss_of(batch, init, dbp ? &trace : nullptr, indices) *
+                          (static_cast<double>(local_tokens) / static_cast<double>(std::max<int64_t>(global_tokens, 1)));
   if (dbp) {
     if (micro == 0) {
       z_moment_sum_.assign(trace.readout_z.size(), at::Tensor());
@@ -130,7 +144,7 @@ MicroBatchLoss StateTuner::micro_batch_loss(int64_t step, int64_t micro) {
     }
     z_count_ += trace.mask.sum().item<int64_t>();
   }
-  return {loss, batch.mask.sum().item<int64_t>()};
+  return {loss, local_tokens};
 }
 
 AfterUpdate StateTuner::dbp_update() {
@@ -138,6 +152,12 @@ AfterUpdate StateTuner::dbp_update() {
   // Σ z zᵀ and the token count go through the same reduction as the gradients, so every rank
   // computes the same X and R stays identical everywhere.
   std::vector<at::Tensor> sums = z_moment_sum_;
+  if (sums.empty()) {  // this rank read no examples in this step: it adds zeros
+    for (const auto& R : state_.decorrelation()) {
+      const int64_t H = R.size(0), M = R.size(1);
+      sums.push_back(at::zeros({H, M, M}, at::kDouble));
+    }
+  }
   sums.push_back(at::full({1}, static_cast<double>(z_count_), at::kDouble));
   comm_.all_reduce_sum(sums);
   const double count = sums.back().item<double>();
@@ -176,6 +196,16 @@ void StateTuner::write_checkpoint(int64_t step, const Adam& adam) const {
   t.emplace(kCheckpointFingerprintKey, at::tensor({static_cast<double>(options_.fingerprint >> 32),
                                                    static_cast<double>(options_.fingerprint & 0xFFFFFFFFull)},
                                                   at::kDouble));
+  if (!history_.empty()) {
+    at::Tensor h = at::empty({static_cast<int64_t>(history_.size()), 6}, at::kDouble);
+    auto a = h.accessor<double, 2>();
+    for (size_t i = 0; i < history_.size(); ++i) {
+      const StepMetrics& m = history_[i];
+      const double row[6] = {static_cast<double>(m.step), m.loss, m.lr, m.grad_norm, m.tokens_per_s, m.l_decor};
+      for (int64_t j = 0; j < 6; ++j) a[static_cast<int64_t>(i)][j] = row[j];
+    }
+    t.emplace(kCheckpointHistoryKey, h);
+  }
   if (comm_.rank() == 0) save_checkpoint(options_.checkpoint_path, t);
 }
 
@@ -208,38 +238,67 @@ TrainResult StateTuner::run(bool resume, const std::function<void(const StepMetr
       r.adam_v.push_back(v->second.to(params[i].scalar_type()).clone());
     }
     resumed_from_ = r.next_step;
+    history_.clear();
+    if (auto h = t.find(kCheckpointHistoryKey); h != t.end() && h->second.dim() == 2 && h->second.size(1) == 6) {
+      const at::Tensor rows = h->second.to(at::kDouble).contiguous();
+      auto a = rows.accessor<double, 2>();
+      for (int64_t i = 0; i < rows.size(0); ++i) {
+        StepMetrics m;
+        m.step = static_cast<int64_t>(a[i][0]);
+        if (m.step >= r.next_step) break;
+        m.loss = a[i][1];
+        m.lr = a[i][2];
+        m.grad_norm = a[i][3];
+        m.tokens_per_s = a[i][4];
+        m.l_decor = a[i][5];
+        history_.push_back(m);
+      }
+    }
     from = std::move(r);
   }
   TrainerHooks hooks;
   hooks.loss = [this](int64_t step, int64_t micro) { return micro_batch_loss(step, micro); };
   if (options_.method == TuneMethod::kDbp) hooks.after_update = [this](int64_t) { return dbp_update(); };
-  hooks.on_step = on_step;
+  hooks.on_step = [this, &on_step](const StepMetrics& m) {
+    history_.push_back(m);
+    if (on_step) on_step(m);
+  };
   if (!options_.checkpoint_path.empty()) {
-    hooks.on_step_done = [this](int64_t step, const Adam& adam) {
+    hooks.on_step_done = [this](int64_t step, const Adam& adam, bool stopping) {
       const bool last = step + 1 == options_.trainer.steps;
-      if (stop_requested_ || last || (options_.checkpoint_every > 0 && (step + 1) % options_.checkpoint_every == 0))
+      if (stopping || last || (options_.checkpoint_every > 0 && (step + 1) % options_.checkpoint_every == 0))
         write_checkpoint(step, adam);
     };
   }
   hooks.should_stop = [this] { return stop_requested_; };
-  return train_state(params, state_.learning_rates(options_.lr, options_.lr_kernel), options_.trainer, comm_, hooks,
-                     from ? &*from : nullptr);
+  if (!from) history_.clear();
+  TrainResult result = train_state(params, state_.learning_rates(options_.lr, options_.lr_kernel), options_.trainer,
+                                   comm_, hooks, from ? &*from : nullptr);
+  result.history = history_;
+  return result;
 }
 
 double StateTuner::evaluate_loss(const std::vector<TuneExample>& examples) const {
   at::NoGradGuard no_grad;
   const ModelState init = state_.initial_state();
+  // Rank r scores examples r, r + P, ...; the token-weighted sums are all-reduced.
+  std::vector<TuneExample> mine;
+  for (size_t i = static_cast<size_t>(comm_.rank()); i < examples.size(); i += static_cast<size_t>(comm_.size()))
+    mine.push_back(examples[i]);
   double sum = 0;
   int64_t tokens = 0;
-  for (size_t start = 0; start < examples.size(); start += static_cast<size_t>(options_.batch)) {
-    std::vector<TuneExample> chunk(examples.begin() + static_cast<int64_t>(start),
-                                   examples.begin() + static_cast<int64_t>(std::min(examples.size(), start + options_.batch)));
+  for (size_t start = 0; start < mine.size(); start += static_cast<size_t>(options_.batch)) {
+    std::vector<TuneExample> chunk(mine.begin() + static_cast<int64_t>(start),
+                                   mine.begin() + static_cast<int64_t>(std::min(mine.size(), start + options_.batch)));
     const TuneBatch batch = make_batch(chunk);
     const int64_t n = batch.mask.sum().item<int64_t>();
     sum += loss_of(batch, init, nullptr, {}).item<double>() * static_cast<double>(n);
     tokens += n;
   }
-  return tokens > 0 ? sum / static_cast<double>(tokens) : std::nan("");
+  std::vector<at::Tensor> totals{at::tensor({sum, static_cast<double>(tokens)}, at::kDouble)};
+  comm_.all_reduce_sum(totals);
+  const double all_tokens = totals[0][1].item<double>();
+  return all_tokens > 0 ? totals[0][0].item<double>() / all_tokens : std::nan("");
 }
 
 }  // namespace statetune::workers

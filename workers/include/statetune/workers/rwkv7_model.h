@@ -80,6 +80,10 @@ class Rwkv7Model {
   // A zero state for `batch` sequences, [B, ...] tensors in the model's dtype.
   ModelState zero_state(int64_t batch) const;
 
+  // The state after reading `tokens` from the zero state, unbatched ([C], [H, N, N]) and
+  // detached: a prompt's state (`init: prompt`, a guide's prefix). No read-out, no transport.
+  ModelState prompt_state(const std::vector<int64_t>& tokens) const;
+
  private:
   struct TimeMixIO;
   at::Tensor time_mix(int64_t layer, const at::Tensor& x, const at::Tensor& mask, at::Tensor& v_first,

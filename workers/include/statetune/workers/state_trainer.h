@@ -2,6 +2,13 @@
 // The optimisation loop shared by the tuning methods: Adam over the tuned tensors, lr
 // schedule with warmup, gradient accumulation, reduction across ranks through the
 // Communicator, optional clipping by global norm, and a hard stop on NaN/Inf.
+//
+// Data parallel: every rank of a group runs this loop in lockstep. Each rank's loss is its
+// share of the group's loss (Σ over ranks = the loss of the global batch, e.g. local token
+// sum / global token count), so gradients are summed, not averaged, and the result does not
+// depend on the number of ranks. Every decision that ends a step differently (a NaN loss on
+// one rank, a stop request on one rank) goes through the same all-reduce as the gradients,
+// so all ranks take it together and none is left waiting in a collective.
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -24,10 +31,10 @@ struct TrainerOptions {
 
 struct StepMetrics {
   int64_t step = 0;
-  double loss = 0;       // mean over the step's micro-batches (this rank)
+  double loss = 0;       // mean over the step's micro-batches (the group's loss)
   double lr = 0;         // the base lr of group 0 after the schedule
   double grad_norm = 0;  // global norm of the reduced gradient, before clipping
-  double tokens_per_s = 0;
+  double tokens_per_s = 0;  // the group's target tokens per second
   double l_decor = std::numeric_limits<double>::quiet_NaN();  // DBP's L_decor (NaN otherwise)
 };
 
@@ -40,8 +47,9 @@ struct TrainResult {
   std::vector<StepMetrics> history;
 };
 
-// loss(step, micro) returns the scalar loss of one micro-batch and the number of target
-// tokens in it; the trainer calls backward on it. `base_lrs[i]` is the learning rate of
+// loss(step, micro) returns this rank's share of the scalar loss of one micro-batch and the
+// number of target tokens it read; the trainer calls backward on it (a loss that does not
+// require grad, e.g. a rank with no examples in this micro-batch, contributes zeros). `base_lrs[i]` is the learning rate of
 // parameters[i]. A NaN/Inf loss or gradient stops the run with kDiverged before the
 // parameters are touched, so they never hold a NaN.
 struct MicroBatchLoss {
@@ -60,9 +68,12 @@ struct TrainerHooks {
   std::function<AfterUpdate(int64_t step)> after_update;             // optional
   std::function<void(const StepMetrics&)> on_step;                   // optional: progress, metrics
   // optional: called when `step` is complete (parameters, moments and buffers all updated),
-  // e.g. to write a checkpoint from which the run resumes at step + 1.
-  std::function<void(int64_t step, const Adam& adam)> on_step_done;
-  std::function<bool()> should_stop;  // optional: checked after each completed step
+  // e.g. to write a checkpoint from which the run resumes at step + 1. `stopping`: the run
+  // stops after this step (some rank asked to), the same value on every rank.
+  std::function<void(int64_t step, const Adam& adam, bool stopping)> on_step_done;
+  // optional: this rank asks to stop. Read after on_step of every step; any rank asking
+  // stops the whole group after that step (the flag is all-reduced when there are ranks).
+  std::function<bool()> should_stop;
 };
 
 // Where a resumed run starts: the optimiser's moments and step count, and the next step.

@@ -39,7 +39,7 @@ struct TuneOptions {
   double lr_kernel = 0.003;
   kernels::DbpOptions dbp;
   TrainerOptions trainer;            // steps, accumulation, clipping, schedule
-  int64_t batch = 4;                 // examples per micro-batch (per rank)
+  int64_t batch = 4;                 // examples per micro-batch (global: shared out over the ranks)
   uint64_t seed = 0;
   int64_t checkpoint_every = 0;      // steps between checkpoints (0: none)
   std::string checkpoint_path;       // where they go (and where resume reads)
@@ -47,7 +47,7 @@ struct TuneOptions {
 };
 
 struct TuneData {
-  std::vector<TuneExample> train;                        // this rank's shard
+  std::vector<TuneExample> train;                        // all of them, identical on every rank
   std::vector<std::vector<int64_t>> calibration_prompts; // identical on every rank
 };
 
@@ -58,7 +58,8 @@ class StateTuner {
              const GuideTarget* guide = nullptr);
 
   // Trains for the remaining steps. resume = true continues from options.checkpoint_path when
-  // that file exists (and fails clearly when it belongs to another run).
+  // that file exists (and fails clearly when it belongs to another run). The result's history
+  // is the whole curve from step 0: a resumed run's earlier steps come from the checkpoint.
   TrainResult run(bool resume, const std::function<void(const StepMetrics&)>& on_step = {});
 
   // Stops a run cleanly after the step in progress: the checkpoint is written, run() returns.
@@ -68,6 +69,7 @@ class StateTuner {
   const TuneOptions& options() const { return options_; }
   std::optional<KernelCalibration> calibration() const { return calibration_; }
   // The loss of the current state on some examples (no gradient), e.g. before/after tuning.
+  // Collective: every rank of the group calls it with the same examples and scores a share.
   double evaluate_loss(const std::vector<TuneExample>& examples) const;
   int64_t resumed_from() const { return resumed_from_; }
 
@@ -95,6 +97,7 @@ class StateTuner {
   int64_t resumed_from_ = -1;
   mutable std::map<size_t, at::Tensor> guide_cache_;
   bool stop_requested_ = false;
+  std::vector<StepMetrics> history_;  // every completed step of the run (with resumed ones)
 };
 
 }  // namespace statetune::workers
