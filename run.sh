@@ -15,7 +15,9 @@ esac
 # libopenblas0-openmp: without it LibTorch falls back to the reference BLAS, ~70x slower here.
 packages=(cmake ninja-build g++ ccache libtorch-dev libopenblas0-openmp libopenmpi-dev openmpi-bin libhdf5-dev libyaml-cpp-dev
           libfmt-dev libgtest-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
-          python3-torch python3-h5py python3-numpy)
+          python3-torch python3-h5py python3-numpy python3-pandas python3-matplotlib)
+# The Slurm tests run against a real single-node Slurm started for them (test only).
+if [ "$what" = test ]; then packages+=(slurm-wlm munge); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -44,6 +46,14 @@ case "$what" in
     ;;
   test)
     export STATETUNE_SHARED_DIR="$shared"
+    # mpirun refuses root without these; the MPI tests set them too.
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    # A local single-node Slurm for the cluster tests (they skip loudly without one); stopped
+    # by its pid files at the end, pass or fail.
+    if [ "$(id -u)" = 0 ] && [ -x /usr/sbin/slurmctld ]; then
+      eval "$(bash cluster/scripts/start_local_slurm.sh)"
+      trap 'bash cluster/scripts/stop_local_slurm.sh "$STATETUNE_LOCAL_SLURM"' EXIT
+    fi
     ctest --test-dir "$build" --output-on-failure -j "$jobs"
     ;;
 esac

@@ -17,13 +17,14 @@ int run_cli(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 prints the message (or the help); its own codes vary by error kind, ours is 2.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   try {
     for (auto* sub : app.get_subcommands()) {
       run_selected(*sub);
     }
-    return 0;
+    return exit_status();
   } catch (const statetune::Error& e) {
     std::fprintf(stderr, "statetune: error: %s\n", e.what());
     return 1;

@@ -93,6 +93,17 @@ void write_numbers(const std::string& path, hid_t loc, const std::string& name, 
   }
 }
 
+// Chunks of a compressed float tensor: the whole tensor when it fits in HDF5's default
+// chunk cache (1 MiB; a state tensor is read whole), else the leading dimensions halved
+// until a chunk does.
+std::vector<hsize_t> chunk_dims(std::vector<hsize_t> dims, std::size_t element_size) {
+  constexpr std::size_t kMaxChunkBytes = std::size_t{1} << 20;
+  for (auto& d : dims) {
+    while (d > 1 && element_count(dims) * element_size > kMaxChunkBytes) d = (d + 1) / 2;
+  }
+  return dims;
+}
+
 herr_t collect_name(hid_t /*group*/, const char* name, const H5L_info_t* /*info*/, void* out) {
   static_cast<std::vector<std::string>*>(out)->emplace_back(name);
   return 0;
@@ -234,6 +245,31 @@ void write_doubles_2d(const std::string& path, hid_t loc, const std::string& nam
   write_numbers(path, loc, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, values, {rows, cols});
 }
 
+bool deflate_available(const std::string& path) {
+  if (H5_CHECK(path, H5Zfilter_avail(H5Z_FILTER_DEFLATE)) <= 0) return false;
+  unsigned int config = 0;
+  H5_CHECK(path, H5Zget_filter_info(H5Z_FILTER_DEFLATE, &config));
+  return (config & H5Z_FILTER_CONFIG_ENCODE_ENABLED) != 0;
+}
+
+void write_floats_nd(const std::string& path, hid_t loc, const std::string& name, const std::vector<hsize_t>& dims,
+                     const std::vector<float>& values, int deflate_level) {
+  const std::size_t n = element_count(dims);
+  ST_CHECK(values.size() == n, "{}: dataset '{}': {} values for {} elements", path, name, values.size(), n);
+  Handle space = dims.empty() ? scalar_space(path) : simple_space(path, dims);
+  Handle props(H5_CHECK(path, H5Pcreate(H5P_DATASET_CREATE)), H5Pclose);
+  // Scalars and empty datasets cannot be chunked (and have nothing to compress).
+  if (deflate_level >= 0 && !dims.empty() && n > 0 && deflate_available(path)) {
+    const std::vector<hsize_t> chunk = chunk_dims(dims, sizeof(float));
+    H5_CHECK(path, H5Pset_chunk(props.get(), static_cast<int>(chunk.size()), chunk.data()));
+    H5_CHECK(path, H5Pset_deflate(props.get(), static_cast<unsigned>(deflate_level)));
+  }
+  Handle dataset(H5_CHECK(path, H5Dcreate2(loc, name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, props.get(),
+                                           H5P_DEFAULT)),
+                 H5Dclose);
+  if (n > 0) H5_CHECK(path, H5Dwrite(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
+}
+
 // ---- extendible datasets -----------------------------------------------------------------
 
 void create_extendible(const std::string& path, hid_t loc, const std::string& name, hid_t type) {
@@ -287,6 +323,21 @@ std::vector<std::int64_t> read_int64s(const std::string& path, hid_t loc, const 
 
 std::vector<std::int8_t> read_int8s(const std::string& path, hid_t loc, const std::string& name) {
   return read_numbers<std::int8_t>(path, loc, name, H5T_NATIVE_INT8);
+}
+
+std::vector<float> read_floats_nd(const std::string& path, hid_t loc, const std::string& name,
+                                  std::vector<hsize_t>& dims, const std::string& where) {
+  Handle dataset = open_dataset(path, loc, name);
+  Handle stored(H5_CHECK(path, H5Dget_type(dataset.get())), H5Tclose);
+  if (H5_CHECK(path, H5Tget_class(stored.get())) != H5T_FLOAT || H5Tget_size(stored.get()) != sizeof(float)) {
+    fail("{}: {}: expected a float32 dataset", path, where);
+  }
+  dims = dataset_dims(path, dataset.get());
+  std::vector<float> values(element_count(dims));
+  if (!values.empty()) {
+    H5_CHECK(path, H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
+  }
+  return values;
 }
 
 std::vector<double> read_doubles_2d(const std::string& path, hid_t loc, const std::string& name, std::size_t& rows,

@@ -59,6 +59,14 @@ void write_int8s(const std::string& path, hid_t loc, const std::string& name, co
 void write_doubles_2d(const std::string& path, hid_t loc, const std::string& name, std::size_t rows, std::size_t cols,
                       const std::vector<double>& values);
 
+// float32, any rank (dims empty: a scalar), row-major. deflate_level >= 0 asks for a chunked
+// dataset compressed at that level; it is stored plainly (contiguous) when this HDF5 build
+// cannot encode deflate or the dataset is empty.
+void write_floats_nd(const std::string& path, hid_t loc, const std::string& name, const std::vector<hsize_t>& dims,
+                     const std::vector<float>& values, int deflate_level);
+// Whether this HDF5 build can write deflate-compressed datasets.
+bool deflate_available(const std::string& path);
+
 // ---- extendible 1-D datasets (chunked, unlimited) ----------------------------------------
 void create_extendible(const std::string& path, hid_t loc, const std::string& name, hid_t type);
 void append_value(const std::string& path, hid_t loc, const std::string& name, hid_t mem_type, const void* value);
@@ -68,6 +76,10 @@ std::vector<std::string> read_strings(const std::string& path, hid_t loc, const 
 std::vector<double> read_doubles(const std::string& path, hid_t loc, const std::string& name);
 std::vector<std::int64_t> read_int64s(const std::string& path, hid_t loc, const std::string& name);
 std::vector<std::int8_t> read_int8s(const std::string& path, hid_t loc, const std::string& name);
+// Any rank, row-major; dims is set from the dataset's shape. A dataset whose type is not a
+// 4-byte float is refused with an error naming `where`.
+std::vector<float> read_floats_nd(const std::string& path, hid_t loc, const std::string& name,
+                                  std::vector<hsize_t>& dims, const std::string& where);
 // Row-major; rows and cols are set from the dataset's shape.
 std::vector<double> read_doubles_2d(const std::string& path, hid_t loc, const std::string& name, std::size_t& rows,
                                     std::size_t& cols);

@@ -18,6 +18,7 @@ inline constexpr const char* kConfigGroup = "config";
 inline constexpr const char* kMetricsGroup = "metrics";
 inline constexpr const char* kEvalGroup = "eval";
 inline constexpr const char* kItemsGroup = "items";
+inline constexpr const char* kStateGroup = "state";
 
 // run attributes
 inline constexpr const char* kStatus = "status";

@@ -70,7 +70,8 @@ bool same_items(const std::vector<EvalItem>& a, const std::vector<EvalItem>& b) 
 }
 
 // Which table of two done copies differs ("" when none). tokens/s is a measurement of the
-// machine, not a result, so it is left out of the comparison.
+// machine, not a result, so it is left out of the comparison; so is the tuned state
+// (state/): a rerun on other hardware differs in the last bits, and the first copy's is kept.
 std::string differing_table(const Input& a, const Input& b, const std::string& hash) {
   Handle runs_a = open_group(a.path, a.file.get(), names::kRunsGroup);
   Handle runs_b = open_group(b.path, b.file.get(), names::kRunsGroup);
@@ -172,6 +173,8 @@ MergeSummary merge_studies(const std::vector<std::string>& inputs, const std::st
   for (const auto& [key, value] : merged_attributes(opened)) write_attr(output, study.get(), key, value);
 
   Handle out_runs = open_group(output, out.id(), names::kRunsGroup);
+  // The whole run group: attributes, axes/, config/ and every table, state/ included
+  // (datasets keep their chunking and compression).
   for (const auto& [hash, from] : chosen) {
     const Input& input = opened[from.input];
     Handle runs = open_group(input.path, input.file.get(), names::kRunsGroup);

@@ -1,6 +1,10 @@
 #include "run_tables.h"
 
 #include <algorithm>
+#include <limits>
+#include <set>
+
+#include <fmt/format.h>
 
 #include "h5_io.h"
 #include "layout_names.h"
@@ -21,6 +25,12 @@ constexpr DoubleColumn kDoubleColumns[] = {{"loss", &StepRecord::loss},
                                            {"grad_norm", &StepRecord::grad_norm},
                                            {"l_decor", &StepRecord::l_decor},
                                            {"tokens_per_s", &StepRecord::tokens_per_s}};
+
+// State tensors above this size are stored compressed; below it, a chunk index and the
+// filter header cost about as much as they save.
+constexpr std::size_t kCompressAboveBytes = 4096;
+constexpr int kDeflateLevel = 4;
+constexpr std::size_t kMaxRank = 32;  // H5S_MAX_RANK
 
 void replace_group_of(const std::string& path, hid_t run, const char* name) {
   if (link_exists(path, run, name)) delete_link(path, run, name);
@@ -146,10 +156,64 @@ std::vector<EvalItem> read_items(const std::string& path, hid_t run) {
   return items;
 }
 
+void check_tuned_state(const std::string& path, const std::string& hash, const std::vector<StateTensor>& tensors) {
+  std::set<std::string> seen;
+  for (const auto& t : tensors) {
+    const auto bad = [&](const std::string& why) {
+      fail("{}: finish_run: run {}: tuned state tensor '{}': {}", path, hash, t.name, why);
+    };
+    if (t.name.empty() || t.name == "." || t.name == "..") bad("expected a name such as blocks.0.att.time_state");
+    if (t.name.find('/') != std::string::npos) {
+      bad("a name must not contain '/' (HDF5 reads it as a path; use dots, e.g. blocks.0.att.time_state)");
+    }
+    if (!seen.insert(t.name).second) bad("given twice");
+    if (t.shape.size() > kMaxRank) bad(fmt::format("{} dimensions, at most {} are stored", t.shape.size(), kMaxRank));
+    std::size_t count = 1;
+    bool overflow = false;
+    for (const std::int64_t d : t.shape) {
+      if (d < 0) bad(fmt::format("negative dimension {} in shape [{}]", d, fmt::join(t.shape, ", ")));
+      const auto u = static_cast<std::size_t>(d);
+      if (u != 0 && count > std::numeric_limits<std::size_t>::max() / u) overflow = true;
+      count *= u;
+    }
+    if (overflow || count != t.values.size()) {
+      bad(fmt::format("{} values for shape [{}] (expected their product, row-major)", t.values.size(),
+                      fmt::join(t.shape, ", ")));
+    }
+  }
+}
+
+void write_state(const std::string& path, hid_t run, const std::vector<StateTensor>& tensors) {
+  replace_group_of(path, run, names::kStateGroup);
+  if (tensors.empty()) return;
+  Handle state = create_group(path, run, names::kStateGroup);
+  for (const auto& t : tensors) {
+    const std::vector<hsize_t> dims(t.shape.begin(), t.shape.end());
+    const bool compress = t.values.size() * sizeof(float) > kCompressAboveBytes;
+    write_floats_nd(path, state.get(), t.name, dims, t.values, compress ? kDeflateLevel : -1);
+  }
+}
+
+std::vector<StateTensor> read_state(const std::string& path, hid_t run, const std::string& hash) {
+  std::vector<StateTensor> tensors;
+  if (!link_exists(path, run, names::kStateGroup)) return tensors;
+  Handle state = open_group(path, run, names::kStateGroup);
+  for (const auto& name : child_names(path, state.get())) {
+    StateTensor t;
+    t.name = name;
+    std::vector<hsize_t> dims;
+    t.values = read_floats_nd(path, state.get(), name, dims, "/runs/" + hash + "/state/" + name);
+    t.shape.assign(dims.begin(), dims.end());
+    tensors.push_back(std::move(t));
+  }
+  return tensors;
+}
+
 void clear_tables(const std::string& path, hid_t run) {
   replace_group_of(path, run, names::kMetricsGroup);
   replace_group_of(path, run, names::kEvalGroup);
   replace_group_of(path, run, names::kItemsGroup);
+  replace_group_of(path, run, names::kStateGroup);
 }
 
 }  // namespace statetune::results::detail

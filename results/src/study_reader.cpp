@@ -60,13 +60,20 @@ std::vector<RunInfo> StudyReader::runs() const {
   return all;
 }
 
-std::set<std::string> StudyReader::finished_hashes() const {
-  std::set<std::string> done;
+std::map<std::string, RunStatus> StudyReader::statuses() const {
+  std::map<std::string, RunStatus> out;
   Handle runs_group = impl_->runs();
   for (const auto& hash : child_names(impl_->path, runs_group.get())) {
     Handle group = open_group(impl_->path, runs_group.get(), hash);
-    if (read_run_status(impl_->path, group.get(), hash) == RunStatus::kDone) done.insert(hash);
+    out[hash] = read_run_status(impl_->path, group.get(), hash);
   }
+  return out;
+}
+
+std::set<std::string> StudyReader::finished_hashes() const {
+  std::set<std::string> done;
+  for (const auto& [hash, status] : statuses())
+    if (status == RunStatus::kDone) done.insert(hash);
   return done;
 }
 
@@ -83,6 +90,11 @@ std::vector<EvalMetric> StudyReader::eval_summary(const std::string& hash) const
 std::vector<EvalItem> StudyReader::items(const std::string& hash) const {
   Handle group = impl_->run(hash);
   return read_items(impl_->path, group.get());
+}
+
+std::vector<StateTensor> StudyReader::tuned_state(const std::string& hash) const {
+  Handle group = impl_->run(hash);
+  return read_state(impl_->path, group.get(), hash);
 }
 
 }  // namespace statetune::results

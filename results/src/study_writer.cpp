@@ -142,8 +142,11 @@ void StudyWriter::finish_run(const std::string& hash, const RunOutcome& outcome)
   if (read_run_status(path, group.get(), hash) == RunStatus::kDone) {
     fail("{}: finish_run: run {} is already done", path, hash);
   }
+  // Before any write: a refused outcome leaves the image as it was (the run still running).
+  check_tuned_state(path, hash, outcome.tuned_state);
   write_eval(path, group.get(), outcome.summary);
   write_items(path, group.get(), outcome.items);
+  write_state(path, group.get(), outcome.tuned_state);
   write_attr(path, group.get(), names::kFinished, utc_now_iso());
   auto clock = impl_->attempt_clock.find(hash);
   write_attr(path, group.get(), names::kWallSeconds, clock != impl_->attempt_clock.end() ? clock->second.seconds() : kMissing);

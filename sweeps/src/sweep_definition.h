@@ -11,6 +11,7 @@ namespace statetune::sweeps {
 // One axis of the product: a single grid axis, or a zip group of axes of equal length.
 struct AxisGroup {
   std::vector<std::string> keys;
+  std::vector<std::string> declared_at;  // where each key is written ("sweep.yaml:8")
   // rows[i][k]: the value of keys[k] at position i; nullopt unsets an optional key.
   std::vector<std::vector<std::optional<ConfigEntry>>> rows;
 };
@@ -33,6 +34,11 @@ struct SweepDefinition {
 };
 
 SweepDefinition read_sweep_definition(const std::string& path);
+
+// Applies command-line "key=value" overrides to the base, checked exactly as a run config's
+// overrides are (config_reader.h). Overriding a key that is an axis is an error naming the
+// key and where the axis is declared: an override sets one value for every run.
+void apply_sweep_overrides(SweepDefinition& sweep, const std::vector<std::string>& overrides);
 
 // format_value text of a run's value, or "null" when unset.
 std::string value_or_null(const ConfigValues& values, const std::string& key);

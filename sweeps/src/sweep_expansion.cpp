@@ -85,11 +85,13 @@ void check_distinct(const std::string& key, const std::string& path, const Confi
 
 }  // namespace
 
-Sweep load_sweep_file(const std::string& path) {
-  const SweepDefinition definition = read_sweep_definition(path);
+Sweep load_sweep_file(const std::string& path, const std::vector<std::string>& overrides) {
+  SweepDefinition definition = read_sweep_definition(path);
+  apply_sweep_overrides(definition, overrides);
   Sweep sweep;
   sweep.path = path;
   sweep.text = definition.text;
+  sweep.overrides = overrides;
   for (const auto& group : definition.groups) {
     sweep.axes.insert(sweep.axes.end(), group.keys.begin(), group.keys.end());
   }

@@ -13,9 +13,10 @@ namespace {
 
 const std::vector<std::string> kSweepSections = {"base", "grid", "zip", "exclude"};
 
-// A null element of a flow list carries no usable mark; fall back to its key's line.
+// A null element carries no usable mark (none in a flow list; in a block list, that of the
+// next token, a line too far): fall back to its key's line.
 std::string where_or(const YamlFile& file, const YAML::Node& node, const std::string& fallback) {
-  return node.Mark().line < 0 ? fallback : where(file, node);
+  return node.IsNull() || node.Mark().line < 0 ? fallback : where(file, node);
 }
 
 // The spec of an axis or exclude key; errors suggest a known key.
@@ -60,6 +61,7 @@ void read_grid(const YamlFile& file, const YAML::Node& grid, AxisLines& declared
     AxisGroup group;
     for (auto& value : read_axis(file, it->first, it->second, declared)) group.rows.push_back({std::move(value)});
     group.keys.push_back(it->first.Scalar());
+    group.declared_at.push_back(where(file, it->first));
     out.groups.push_back(std::move(group));
   }
 }
@@ -86,6 +88,7 @@ void read_zip(const YamlFile& file, const YAML::Node& zip, AxisLines& declared, 
              values.size(), first_key, group.rows.size());
       }
       group.keys.push_back(key);
+      group.declared_at.push_back(key_at);
       for (std::size_t i = 0; i < values.size(); ++i) group.rows[i].push_back(std::move(values[i]));
     }
     out.groups.push_back(std::move(group));
@@ -104,6 +107,7 @@ void read_excludes(const YamlFile& file, const YAML::Node& exclude, SweepDefinit
     }
     for (auto it = rule_node.begin(); it != rule_node.end(); ++it) {
       const std::string at = where(file, it->first);
+      if (!it->first.IsScalar()) fail("{}: exclude rule: expected a key name, got {}", at, node_kind(it->first));
       ExcludeCondition condition;
       condition.key = it->first.Scalar();
       const FieldSpec& spec = run_key(condition.key, at);

@@ -62,6 +62,8 @@ YamlFile load_yaml_file(const std::string& path) {
   YamlFile file;
   file.name = path;
   file.base_dir = std::filesystem::absolute(std::filesystem::path(path)).parent_path().lexically_normal().string();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail("{}: is a directory, expected a YAML file", path);
   file.text = read_file_bytes(path);
   try {
     file.root = YAML::Load(file.text);

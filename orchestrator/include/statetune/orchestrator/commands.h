@@ -27,4 +27,9 @@ void set_command_body(CLI::App& sub, std::function<void()> body);
 void add_threads_option(CLI::App& sub, int* threads);
 void apply_threads(int threads);
 
+// A command that ends without an error but not fully successfully (e.g. `sweep` stopped by a
+// signal: 3) sets the process exit code here; run_cli returns it. Default 0.
+void set_exit_status(int code);
+int exit_status();
+
 }  // namespace statetune::orchestrator

@@ -31,10 +31,15 @@
 //     phase, id, prediction, gold  string (variable-length UTF-8)
 //     correct  int8 (0/1)
 //     loglik   float64 [rows, max choices], padded with NaN (width 0 for generation tasks)
+//   /runs/<hash>/state/    the tuned state (RunOutcome::tuned_state), one dataset per tensor:
+//     <name>   float32, the tensor's shape (rank 0: a scalar), row-major. <name> is the
+//              model's ("blocks.0.att.time_state"): dots are fine, '/' is refused. Chunked
+//              and deflate-compressed (level 4) above 4 KiB when this HDF5 has deflate.
 //
 // All strings are variable-length UTF-8 (h5py: attributes read as str, dataset elements as
 // bytes; use .asstr()). eval/ and items/ exist once a run has finished; metrics/ from its
-// first step.
+// first step; state/ once a run has finished with a tuned state (absent: none stored).
+// begin_run removes metrics/, eval/, items/ and state/ of an earlier attempt.
 //
 // Crash safety: the writer edits an in-memory image of the file and publishes it with
 // write-to-temporary + fsync + rename, so the file on disk is always a complete earlier

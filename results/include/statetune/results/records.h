@@ -67,6 +67,13 @@ struct EvalItem {
   std::vector<double> choice_loglik;  // per choice; empty for generation tasks
 };
 
+// One tensor of a run's tuned state, stored in the study as /runs/<hash>/state/<name>.
+struct StateTensor {
+  std::string name;                 // "blocks.0.att.time_state"; dots are fine, '/' is refused
+  std::vector<std::int64_t> shape;  // empty: a scalar (one value)
+  std::vector<float> values;        // row-major; as many as the shape's product
+};
+
 // How a run ended; written by finish_run, status last.
 struct RunOutcome {
   RunStatus status = RunStatus::kDone;
@@ -74,6 +81,7 @@ struct RunOutcome {
   std::vector<EvalItem> items;
   std::string message;           // the error for failed/diverged/interrupted runs
   std::string tuned_state_path;  // where the tuned state was written ("" if none)
+  std::vector<StateTensor> tuned_state;  // stored in the study (empty: none stored)
 };
 
 // Everything stored about a run except its tables (read those with StudyReader).

@@ -22,4 +22,23 @@ std::string format_report(const StudyReader& reader, const ReportOptions& option
 // Long format, one row per (run, metric): hash,status,<every axis>,metric,before,after,diff.
 std::string report_csv(const StudyReader& reader);
 
+// Per benchmark (the config key data.benchmark) and eval metric: the configuration (the
+// run's axes except seed) with the best mean `after` over its done runs (highest; lowest
+// for a loss, nll or perplexity), with mean ± std and the number of runs. Breakdowns whose
+// name holds a '/' (mmlu/acc/<subject>) are left out.
+std::string format_best_configurations(const StudyReader& reader);
+
+// `report --pivot ROWS --cols COLS --value VALUE`: a table of one value of the done runs,
+// rows and columns labelled by the values of axes (or, for keys that are no run's axis,
+// config keys such as data.benchmark); each cell is the mean over the runs that fall in it
+// (the other axes and seeds), '-' where none does.
+struct PivotOptions {
+  std::vector<std::string> rows;  // at least one key
+  std::vector<std::string> cols;  // empty: a single column
+  // "acc" (or "acc.diff"): after - before; "acc.after", "acc.before". Empty: the gain of
+  // the report's default metric (acc if present, else the first).
+  std::string value;
+};
+std::string format_pivot(const StudyReader& reader, const PivotOptions& options);
+
 }  // namespace statetune::results

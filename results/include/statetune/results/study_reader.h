@@ -1,6 +1,7 @@
 #pragma once
 // StudyReader: reads a study file (layout.h) for resume, plan, report, merge and tests.
 // It opens the file read-only and sees one complete commit of the writer.
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -28,10 +29,14 @@ class StudyReader {
   std::vector<RunInfo> runs() const;  // sorted by hash
   // Hashes whose status is done: what `--resume` skips (after comparing canonical_text).
   std::set<std::string> finished_hashes() const;
+  // Every run's status alone (cheap: what `sweep --resume` and `plan` need).
+  std::map<std::string, RunStatus> statuses() const;
 
   std::vector<StepRecord> metrics(const std::string& hash) const;      // empty before a step
   std::vector<EvalMetric> eval_summary(const std::string& hash) const;  // empty until finished
   std::vector<EvalItem> items(const std::string& hash) const;           // empty until finished
+  // The tensors stored by finish_run (state/), sorted by name; empty when none were stored.
+  std::vector<StateTensor> tuned_state(const std::string& hash) const;
 
  private:
   struct Impl;

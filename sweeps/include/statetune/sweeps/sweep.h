@@ -22,6 +22,10 @@
 // kernel] x M [128, 256] gives 3 runs: M does not change a standard run). An axis value of
 // null unsets an optional key (gamma: [null, 0.5]). Output and checkpoint paths may hold
 // "{hash}"; two runs writing the same file are an error.
+//
+// Command-line overrides (`statetune sweep SWEEP.yaml model=m.pth data.train=t.jsonl`) set
+// keys of `base:` before expansion, checked exactly as `tune`'s overrides are (paths
+// relative to the current directory). Overriding an axis is an error naming the key.
 #include <cstddef>
 #include <string>
 #include <utility>
@@ -41,14 +45,17 @@ struct SweepRun {
 
 struct Sweep {
   std::string path;
-  std::string text;               // the sweep YAML as written (stored with the results)
-  std::vector<std::string> axes;  // axis keys in expansion order
-  std::size_t combinations = 0;   // the full product, before exclude and dedupe
-  std::size_t excluded = 0;       // dropped by exclude rules
-  std::size_t duplicates = 0;     // same canonical hash as an earlier run
-  std::vector<SweepRun> runs;     // expansion order, unique hashes
+  std::string text;                    // the sweep YAML as written (stored with the results)
+  std::vector<std::string> overrides;  // the command-line overrides applied to base, as given
+  std::vector<std::string> axes;       // axis keys in expansion order
+  std::size_t combinations = 0;        // the full product, before exclude and dedupe
+  std::size_t excluded = 0;            // dropped by exclude rules
+  std::size_t duplicates = 0;          // same canonical hash as an earlier run
+  std::vector<SweepRun> runs;          // expansion order, unique hashes
 };
 
-Sweep load_sweep_file(const std::string& path);
+// Reads, validates and expands a sweep file. Errors are one line naming the file and line
+// (or the override) and the key.
+Sweep load_sweep_file(const std::string& path, const std::vector<std::string>& overrides = {});
 
 }  // namespace statetune::sweeps

@@ -1,0 +1,49 @@
+#pragma once
+// One run of a RunSpec on one rank group, start to end: load the frozen model and the data,
+// evaluate before, tune (data parallel over `group`), evaluate after, save the tuned state.
+// Shared by `tune` (one process) and `sweep` (rank groups under MPI). Every rank of the group
+// calls it with the same spec; the evaluations are sharded over the ranks and gathered, so
+// every rank returns the same report (only the group's rank 0 writes files).
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "statetune/results/records.h"
+#include "statetune/sweeps/run_spec.h"
+#include "statetune/workers/communicator.h"
+#include "statetune/workers/state_trainer.h"
+
+namespace statetune::orchestrator {
+
+struct RunControl {
+  bool resume = false;  // continue from the run's checkpoint file when it exists
+  // Called on every rank after each step with the group's metrics.
+  std::function<void(const workers::StepMetrics&)> on_step;
+  // Polled once per step on every rank; true on any rank stops the group after that step
+  // (the checkpoint is written, the report says kInterrupted).
+  std::function<bool()> stop_requested;
+  // Progress lines ("data: 12 training examples", "before tuning: acc 0.25", ...).
+  std::function<void(const std::string&)> note;
+};
+
+struct RunReport {
+  results::RunStatus status = results::RunStatus::kDone;  // done, diverged or interrupted
+  std::string message;                  // why it diverged / was interrupted
+  std::vector<results::StepRecord> steps;  // the whole curve from step 0 (resumed steps included)
+  std::vector<results::EvalMetric> summary;  // before and after tuning
+  std::vector<results::EvalItem> items;      // per evaluated item, phase "before" / "after"
+  std::string state_path;               // the tuned state written ("" unless done)
+  std::vector<results::StateTensor> state;  // the same tensors (state-file keys), float32
+  int64_t resumed_from = -1;            // the step a resumed run continued at, else -1
+  double seconds = 0;
+};
+
+// Throws statetune::Error for bad input (missing files, malformed data); a run that diverges
+// or is stopped returns normally with that status.
+RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control);
+
+// The per-step record stored in a study file.
+results::StepRecord step_record(const workers::StepMetrics& m);
+
+}  // namespace statetune::orchestrator

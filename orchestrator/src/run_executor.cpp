@@ -1,0 +1,130 @@
+#include "statetune/orchestrator/run_executor.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+#include "sharded_eval.h"
+#include "statetune/common/error.h"
+#include "statetune/common/timer.h"
+#include "statetune/orchestrator/run_setup.h"
+#include "statetune/workers/state_file.h"
+
+namespace statetune::orchestrator {
+namespace {
+
+// The metrics of one phase: a benchmark split (sharded), or the target-token loss of a JSONL
+// eval split (also sharded, inside evaluate_loss). Nothing when there is no eval split.
+PhaseEval evaluate_phase(const workers::Rwkv7Model& model, const data::Tokenizer& tok, const RunExamples& ex,
+                         const workers::StateTuner& tuner, workers::Communicator& group, const std::string& phase) {
+  PhaseEval out;
+  if (!ex.eval.empty()) {
+    out.metrics.emplace_back("eval_loss", tuner.evaluate_loss(ex.eval));
+  } else if (ex.eval_benchmark.size() > 0) {
+    out = evaluate_benchmark(model, tok, tuner.state().initial_state(), ex.eval_benchmark, group, phase);
+  }
+  return out;
+}
+
+std::string describe(const PhaseEval& e) {
+  std::string s;
+  for (const auto& [name, value] : e.metrics) {
+    if (name.rfind("mmlu/", 0) == 0) continue;  // per subject: in the results file
+    s += fmt::format("{}{} {:.4f}", s.empty() ? "" : ", ", name, value);
+  }
+  return s;
+}
+
+}  // namespace
+
+results::StepRecord step_record(const workers::StepMetrics& m) {
+  results::StepRecord r;
+  r.step = m.step;
+  r.loss = m.loss;
+  r.lr = m.lr;
+  r.grad_norm = m.grad_norm;
+  r.l_decor = m.l_decor;  // NaN outside dbp: stored as missing
+  r.tokens_per_s = m.tokens_per_s;
+  return r;
+}
+
+RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
+  Timer total;
+  auto note = [&](const std::string& text) {
+    if (control.note) control.note(text);
+  };
+  const data::Tokenizer tok = data::Tokenizer::load(spec.vocab);
+  const workers::Rwkv7Model model = workers::Rwkv7Model::load(spec.model);
+  RunExamples ex = load_run_examples(spec, tok);
+  note(fmt::format("data: {} training examples{}", ex.train.size(),
+                   ex.skipped ? fmt::format(", {} malformed records skipped", ex.skipped) : ""));
+
+  std::unique_ptr<workers::Rwkv7Model> guide_model;
+  std::unique_ptr<workers::GuideTarget> guide;
+  if (spec.target == sweeps::Target::kGuide) {
+    guide = std::make_unique<workers::GuideTarget>();
+    if (!spec.guide.empty()) guide_model = std::make_unique<workers::Rwkv7Model>(workers::Rwkv7Model::load(spec.guide));
+    guide->model = guide_model ? guide_model.get() : &model;
+    guide->alpha = spec.alpha;
+    if (!spec.guide_prefix.empty()) {
+      std::vector<int64_t> prefix{0};
+      for (int32_t id : tok.encode(spec.guide_prefix)) prefix.push_back(id);
+      guide->state = guide->model->prompt_state(prefix);
+    }
+  }
+
+  workers::TuneData data;
+  data.train = ex.train;
+  for (size_t i = 0; i < ex.train.size() && static_cast<int64_t>(i) < spec.calibration_examples; ++i)
+    data.calibration_prompts.push_back(ex.train[i].tokens);
+  Timer setup;
+  workers::StateTuner tuner(model, tune_options_from(spec, tok), data, group, guide.get());
+  if (tuner.calibration()) {
+    note(fmt::format("kernel read-out: M={}, {} q-directions per head, calibrated in {:.1f} s", spec.M,
+                     tuner.calibration()->samples, setup.seconds()));
+  }
+  RunReport report;
+  const PhaseEval before = evaluate_phase(model, tok, ex, tuner, group, "before");
+  if (!before.metrics.empty()) note("before tuning: " + describe(before));
+
+  workers::TrainResult result = tuner.run(control.resume, [&](const workers::StepMetrics& m) {
+    if (control.on_step) control.on_step(m);
+    if (control.stop_requested && control.stop_requested()) tuner.request_stop();
+  });
+  report.resumed_from = tuner.resumed_from();
+  for (const auto& m : result.history) report.steps.push_back(step_record(m));
+  if (result.status != workers::TrainStatus::kDone) {
+    report.status = result.status == workers::TrainStatus::kDiverged ? results::RunStatus::kDiverged
+                                                                      : results::RunStatus::kInterrupted;
+    report.message = result.message;
+    report.seconds = total.seconds();
+    return report;
+  }
+  const workers::ModelState tuned = tuner.state().initial_state();
+  if (group.rank() == 0) workers::save_state_file(spec.output, tuned, model.config());
+  report.state_path = spec.output;
+  for (const auto& [name, tensor] : workers::state_tensor_map(tuned, model.config(), spec.output)) {
+    const at::Tensor t = tensor.to(at::kFloat).contiguous();
+    results::StateTensor st;
+    st.name = name;
+    st.shape.assign(t.sizes().begin(), t.sizes().end());
+    st.values.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+    report.state.push_back(std::move(st));
+  }
+  const PhaseEval after = evaluate_phase(model, tok, ex, tuner, group, "after");
+  if (!after.metrics.empty()) note("after tuning: " + describe(after));
+  for (size_t i = 0; i < after.metrics.size(); ++i) {
+    results::EvalMetric m;
+    m.name = after.metrics[i].first;
+    m.after = after.metrics[i].second;
+    for (const auto& [name, value] : before.metrics)
+      if (name == m.name) m.before = value;
+    report.summary.push_back(m);
+  }
+  report.items = before.items;
+  report.items.insert(report.items.end(), after.items.begin(), after.items.end());
+  report.seconds = total.seconds();
+  return report;
+}
+
+}  // namespace statetune::orchestrator
