@@ -27,6 +27,7 @@
 #include "statetune/data/guide_traces.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
+#include "guide_questions.h"
 #include "statetune/workers/generation.h"
 #include "statetune/workers/rwkv7_model.h"
 
@@ -46,48 +47,6 @@ struct GuideTraceOptions {
   int num_fewshot = -1;
   int threads = 1;
 };
-
-// One question as the guide sees it.
-struct Question {
-  std::string id;
-  std::string prompt;
-  std::vector<std::string> stop;
-};
-
-constexpr const char* kWhitespace = " \t\n\r\v\f";
-constexpr const char* kAnswerEnd = "\n\n";  // the few-shot delimiter: an answer ends here
-
-std::string rstrip(std::string text) {
-  text.resize(text.find_last_not_of(kWhitespace) + 1);  // npos + 1 == 0 when all whitespace
-  return text;
-}
-
-// The question of a multiple-choice item without any choice in it.
-std::string question_prompt(const data::McRequest& r) {
-  if (r.contexts.size() == 1) return rstrip(r.contexts[0]);
-  // WinoGrande: contexts are shots + sentence[:blank] + option; keep what they all share, up to
-  // the last whitespace in it (options may share their first letters).
-  std::string common = r.contexts[0];
-  for (const std::string& c : r.contexts) {
-    size_t n = 0;
-    while (n < common.size() && n < c.size() && common[n] == c[n]) ++n;
-    common.resize(n);
-  }
-  const size_t space = common.find_last_of(kWhitespace);
-  if (space != std::string::npos) common.resize(space + 1);
-  return rstrip(common);
-}
-
-std::vector<Question> questions(const data::RenderedBenchmark& b) {
-  std::vector<Question> out;
-  for (const data::McRequest& r : b.mc) out.push_back({r.id, question_prompt(r), {kAnswerEnd}});
-  for (const data::GenRequest& r : b.gen) {
-    Question q{r.id, rstrip(r.prompt), r.stop};
-    q.stop.emplace_back(kAnswerEnd);
-    out.push_back(std::move(q));
-  }
-  return out;
-}
 
 // "12/100 items, 0.40 items/s, ETA 220s" on one stderr line, redrawn at most twice a second.
 class Progress {
@@ -120,7 +79,7 @@ class GuideWriter {
   }
 
   // The guide's trace for question `index`; `steps` receives the tokens it generated.
-  data::GuideTrace write(const Question& q, uint64_t index, int64_t& steps) const {
+  data::GuideTrace write(const GuideQuestion& q, uint64_t index, int64_t& steps) const {
     at::NoGradGuard no_grad;
     std::vector<int64_t> prompt{data::Tokenizer::kEndOfText};
     for (int32_t id : tokenizer_.encode(q.prompt)) prompt.push_back(id);
@@ -197,7 +156,7 @@ class GuideWriter {
 };
 
 // The prompt exactly as the guide reads it (after token 0), then what it wrote.
-void write_out(const Question& q, const data::GuideTrace& t) {
+void write_out(const GuideQuestion& q, const data::GuideTrace& t) {
   const auto quoted = [](const std::string& s) {
     return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   };
@@ -243,7 +202,7 @@ void run_guide_traces(const GuideTraceOptions& o) {
   bo.seed = o.fewshot_seed;
   bo.fewshot_path = o.fewshot_data;
   bo.labels_path = o.labels;
-  std::vector<Question> qs = questions(data::load_benchmark(benchmark, o.data, bo));
+  std::vector<GuideQuestion> qs = guide_questions(data::load_benchmark(benchmark, o.data, bo));
   if (o.limit >= 0 && qs.size() > static_cast<size_t>(o.limit)) qs.resize(static_cast<size_t>(o.limit));
   ST_CHECK(!qs.empty(), "{}: no items to write traces for", o.data);
 

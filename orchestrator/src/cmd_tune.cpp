@@ -92,6 +92,11 @@ void add_tune_command(CLI::App& app) {
       std::printf("after tuning:  %s %.4f (before %.4f, difference %+.4f)\n", display_name(m.name).c_str(), m.after,
                   m.before, m.after - m.before);
     }
+    if (report.state_path.empty()) {  // method tts: each question's state is discarded
+      std::printf("no tuned state (method %s adapts per question); config: %s.config.yaml; %.1f s\n",
+                  std::string(sweeps::to_string(spec.method)).c_str(), spec.output.c_str(), total.seconds());
+      return;
+    }
     std::printf("tuned state: %s (config: %s.config.yaml, metrics: %s.metrics.jsonl); %.1f s\n", spec.output.c_str(),
                 spec.output.c_str(), spec.output.c_str(), total.seconds());
   });

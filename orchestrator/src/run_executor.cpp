@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "sharded_eval.h"
+#include "tts_run.h"
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
 #include "statetune/orchestrator/run_setup.h"
@@ -49,6 +50,7 @@ results::StepRecord step_record(const workers::StepMetrics& m) {
 }
 
 RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
+  if (spec.method == sweeps::Method::kTts) return execute_tts_run(spec, group, control);
   Timer total;
   auto note = [&](const std::string& text) {
     if (control.note) control.note(text);
@@ -61,7 +63,10 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
 
   std::unique_ptr<workers::Rwkv7Model> guide_model;
   std::unique_ptr<workers::GuideTarget> guide;
-  if (spec.target == sweeps::Target::kGuide) {
+  // A trace file without a guide model: cross-entropy on the guide's text (the examples
+  // load_run_examples built from the traces). With a model too: its KL over that text.
+  const bool traces_only = !spec.guide_traces.empty() && spec.guide.empty();
+  if (spec.target == sweeps::Target::kGuide && !traces_only) {
     guide = std::make_unique<workers::GuideTarget>();
     if (!spec.guide.empty()) guide_model = std::make_unique<workers::Rwkv7Model>(workers::Rwkv7Model::load(spec.guide));
     guide->model = guide_model ? guide_model.get() : &model;

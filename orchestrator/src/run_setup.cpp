@@ -3,7 +3,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "guide_questions.h"
 #include "statetune/common/error.h"
+#include "statetune/data/guide_traces.h"
 #include "statetune/sweeps/run_config.h"
 
 namespace statetune::orchestrator {
@@ -74,6 +76,7 @@ workers::TuneExample tokenize_example(const data::Tokenizer& tokenizer, const st
 }
 
 workers::TuneOptions tune_options_from(const sweeps::RunSpec& s, const data::Tokenizer& tokenizer) {
+  ST_CHECK(s.method != sweeps::Method::kTts, "tune_options_from: method tts tunes per question (run_tts)");
   workers::TuneOptions o;
   o.method = s.method == sweeps::Method::kStandard ? workers::TuneMethod::kStandard
              : s.method == sweeps::Method::kKernel ? workers::TuneMethod::kKernel
@@ -112,6 +115,9 @@ workers::TuneOptions tune_options_from(const sweeps::RunSpec& s, const data::Tok
 RunExamples load_run_examples(const sweeps::RunSpec& s, const data::Tokenizer& tok) {
   RunExamples out;
   const bool skip = s.data.on_error == sweeps::OnError::kSkip;
+  ST_CHECK(s.guide_traces.empty() || s.data.benchmark != sweeps::Benchmark::kJsonl || s.method == sweeps::Method::kTts,
+           "{}: guide_traces: traces are matched to benchmark items by id; a jsonl training file has none",
+           s.guide_traces);
   if (s.data.benchmark == sweeps::Benchmark::kJsonl) {
     out.train = read_jsonl_examples(s.data.train, tok, s.max_tokens, s.data.train_limit, skip, out.skipped);
     if (!s.data.eval.empty())
@@ -125,9 +131,21 @@ RunExamples load_run_examples(const sweeps::RunSpec& s, const data::Tokenizer& t
   const data::Benchmark b = benchmark_of(s.data.benchmark);
   data::RenderedBenchmark train = data::load_benchmark(b, s.data.train, bo);
   out.skipped += train.skipped;
-  for (const auto& ex : data::training_examples(train)) {
-    out.train.push_back(tokenize_example(tok, ex.context, ex.target, s.max_tokens));
-    if (s.data.train_limit > 0 && static_cast<int64_t>(out.train.size()) >= s.data.train_limit) break;
+  if (s.target == sweeps::Target::kGuide && !s.guide_traces.empty()) {
+    // Observer tuning on a trace file: each training question followed by the guide's own
+    // text (its chain of thought and answer), never the gold answer.
+    const data::GuideTraces traces = data::GuideTraces::load(s.guide_traces, tok);
+    for (const GuideQuestion& q : guide_questions(train)) {
+      const data::GuideTrace& t = traces.at(q.id);
+      if (t.tokens.empty()) continue;
+      out.train.push_back(tokenize_example(tok, q.prompt, t.text, s.max_tokens));
+      if (s.data.train_limit > 0 && static_cast<int64_t>(out.train.size()) >= s.data.train_limit) break;
+    }
+  } else {
+    for (const auto& ex : data::training_examples(train)) {
+      out.train.push_back(tokenize_example(tok, ex.context, ex.target, s.max_tokens));
+      if (s.data.train_limit > 0 && static_cast<int64_t>(out.train.size()) >= s.data.train_limit) break;
+    }
   }
   ST_CHECK(!out.train.empty(), "{}: no training examples", s.data.train);
   if (!s.data.eval.empty()) {

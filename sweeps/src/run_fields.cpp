@@ -121,6 +121,22 @@ FieldSpec guide_key(std::string key, std::string description) {
   return FieldSpec(std::move(key), std::move(description))
       .applies_when("target: guide", [](const ConfigValues& v) { return is(v, "target", "guide"); });
 }
+bool tts(const ConfigValues& v) { return is(v, "method", "tts"); }
+FieldSpec tts_key(std::string key, std::string description) {
+  return FieldSpec(std::move(key), std::move(description)).applies_when("method: tts", tts);
+}
+FieldSpec reinforce_key(std::string key, std::string description) {
+  return FieldSpec(std::move(key), std::move(description))
+      .applies_when("method: tts, tts_mode: reinforce", [](const ConfigValues& v) {
+        return tts(v) && is(v, "tts_mode", "reinforce");
+      });
+}
+// The guide model and trace file serve observer tuning and test-time scaling alike.
+FieldSpec guide_source_key(std::string key, std::string description) {
+  return FieldSpec(std::move(key), std::move(description))
+      .applies_when("target: guide or method: tts",
+                    [](const ConfigValues& v) { return is(v, "target", "guide") || tts(v); });
+}
 
 std::vector<RunField> make_run_fields() {
   using F = FieldSpec;
@@ -176,8 +192,24 @@ std::vector<RunField> make_run_fields() {
       bind(&RunSpec::checkpoint, F("checkpoint", "checkpoint file, resumed from when it exists").path().not_in_hash()),
 
       bind(&RunSpec::target, F("target", "what the loss matches: gold labels, or a guide's distribution")),
-      bind(&RunSpec::guide, guide_key("guide", "the guide model; empty: the model itself reading guide_prefix").path()),
-      bind(&RunSpec::guide_prefix, guide_key("guide_prefix", "text the guide reads before each example")),
+      bind(&RunSpec::guide, guide_source_key("guide", "the guide model; empty: the model itself reading guide_prefix").path()),
+      bind(&RunSpec::guide_traces,
+           guide_source_key("guide_traces", "a guide-trace file (JSONL: id, text, optional logprobs) instead of a guide model")
+               .path()),
+      bind(&RunSpec::guide_prefix, guide_source_key("guide_prefix", "text the guide reads before each example")),
+
+      bind(&RunSpec::tts_mode, tts_key("tts_mode", "distill on the guide's chain of thought, or reinforce with its rewards")),
+      bind(&RunSpec::tts_state, tts_key("tts_state", "the tuned state each question starts from; empty: zeros").path()),
+      bind(&RunSpec::tts_steps, tts_key("tts_steps", "Adam steps on each question's copy of the state").at_least(0)),
+      bind(&RunSpec::tts_lr, tts_key("tts_lr", "Adam learning rate of the per-question adaptation").at_least(0)),
+      bind(&RunSpec::tts_guide_tokens,
+           FieldSpec("tts_guide_tokens", "tokens of chain of thought the guide model writes per question")
+               .at_least(1)
+               .applies_when("method: tts, tts_mode: distill, no guide_traces",
+                             [](const ConfigValues& v) { return tts(v) && !is(v, "tts_mode", "reinforce") && !v.has("guide_traces"); })),
+      bind(&RunSpec::tts_samples, reinforce_key("tts_samples", "continuations sampled from the student per step").at_least(2)),
+      bind(&RunSpec::tts_sample_tokens, reinforce_key("tts_sample_tokens", "tokens per sampled continuation").at_least(1)),
+      bind(&RunSpec::tts_temperature, reinforce_key("tts_temperature", "the student's sampling temperature").above(0)),
       bind(&RunSpec::alpha, guide_key("alpha", "weight of the gold-label CE added to the guide KL").at_least(0)),
 
       bind(&DataSpec::benchmark, F("benchmark", "the task and its file format").required()),

@@ -54,7 +54,7 @@ TEST(RunConfigErrors, WrongBool) {
 
 TEST(RunConfigErrors, WrongEnumSuggestsTheClosest) {
   expect_appended_error("method: kernal\n",
-                        "run.yaml:7: key 'method': expected one of standard|kernel|dbp, got 'kernal' (did you mean 'kernel'?)");
+                        "run.yaml:7: key 'method': expected one of standard|kernel|dbp|tts, got 'kernal' (did you mean 'kernel'?)");
   expect_appended_error("schedule: linear\n", "run.yaml:7: key 'schedule': expected one of cosine|constant, got 'linear'");
 }
 
@@ -68,7 +68,7 @@ TEST(RunConfigErrors, OutOfBounds) {
 
 TEST(RunConfigErrors, ListOrMappingOrNothingWhereAScalarIsExpected) {
   expect_appended_error("lr: [1, 2]\n", "run.yaml:7: key 'lr': expected a number, got a list");
-  expect_appended_error("method: {a: 1}\n", "run.yaml:7: key 'method': expected one of standard|kernel|dbp, got a mapping");
+  expect_appended_error("method: {a: 1}\n", "run.yaml:7: key 'method': expected one of standard|kernel|dbp|tts, got a mapping");
   expect_appended_error("lr:\n", "run.yaml:7: key 'lr': expected a number, got nothing");
 }
 
@@ -142,7 +142,7 @@ TEST(RunConfigErrors, CrossFieldRules) {
   expect_appended_error("steps: 10\ninit: prompt\n", "run.yaml:8: key 'init_prompt': required when init is 'prompt'");
   expect_appended_error("steps: 10\nwarmup_steps: 20\n", "run.yaml:8: key 'warmup_steps': expected at most steps (10), got 20");
   expect_appended_error("target: guide\n",
-                        "run.yaml:7: key 'guide_prefix': required when target is 'guide' and no 'guide' model is given");
+                        "run.yaml:7: key 'guide_prefix': required when target is 'guide' and no 'guide' model or 'guide_traces' is given");
   expect_appended_error("checkpoint_every: 10\n", "run.yaml:7: key 'checkpoint': required when checkpoint_every > 0");
 }
 

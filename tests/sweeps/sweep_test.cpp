@@ -192,7 +192,7 @@ TEST(SweepErrors, AxisValuesAreTypeCheckedWithTheirLine) {
   expect_sweep_error(kBase + "grid:\n  lr:\n    - 1\n    - fast\n", "sweep.yaml:10: key 'lr': expected a number, got 'fast'");
   expect_sweep_error(kBase + "grid:\n  M: [128, 0]\n", "sweep.yaml:8: key 'M': expected an integer >= 1, got '0'");
   expect_sweep_error(kBase + "grid:\n  method: [standard, kernal]\n",
-                     "sweep.yaml:8: key 'method': expected one of standard|kernel|dbp, got 'kernal' (did you mean 'kernel'?)");
+                     "sweep.yaml:8: key 'method': expected one of standard|kernel|dbp|tts, got 'kernal' (did you mean 'kernel'?)");
 }
 
 TEST(SweepErrors, BaseValuesAreTypeCheckedWithTheirLine) {
@@ -226,7 +226,7 @@ TEST(SweepErrors, ZipLengthsDiffer) {
 
 TEST(SweepErrors, BadExcludeRules) {
   expect_sweep_error(kBase + "exclude:\n  - {method: kernal}\n",
-                     "sweep.yaml:8: key 'method': expected one of standard|kernel|dbp, got 'kernal'");
+                     "sweep.yaml:8: key 'method': expected one of standard|kernel|dbp|tts, got 'kernal'");
   expect_sweep_error(kBase + "exclude:\n  - {mm: 1}\n", "sweep.yaml:8: unknown key 'mm' (did you mean 'M'?)");
   expect_sweep_error(kBase + "exclude:\n  - {}\n", "sweep.yaml:8: exclude rule: expected a mapping of key: value, got");
   expect_sweep_error(kBase + "exclude: {M: 1}\n", "sweep.yaml:7: 'exclude': expected a list of rules, got a mapping");

@@ -13,7 +13,8 @@
 
 namespace statetune::sweeps {
 
-enum class Method { kStandard, kKernel, kDbp };
+enum class Method { kStandard, kKernel, kDbp, kTts };
+enum class TtsMode { kDistill, kReinforce };
 enum class Init { kZeros, kPrompt };
 enum class Shift { kFixed, kTune };
 enum class Support { kKmeans, kRandom };
@@ -24,7 +25,8 @@ enum class OnError { kError, kSkip };
 
 // EnumNames<E>::names[i] is the YAML spelling of the enumerator with value i.
 template <typename E> struct EnumNames;
-template <> struct EnumNames<Method> { static constexpr std::array<std::string_view, 3> names{"standard", "kernel", "dbp"}; };
+template <> struct EnumNames<Method> { static constexpr std::array<std::string_view, 4> names{"standard", "kernel", "dbp", "tts"}; };
+template <> struct EnumNames<TtsMode> { static constexpr std::array<std::string_view, 2> names{"distill", "reinforce"}; };
 template <> struct EnumNames<Init> { static constexpr std::array<std::string_view, 2> names{"zeros", "prompt"}; };
 template <> struct EnumNames<Shift> { static constexpr std::array<std::string_view, 2> names{"fixed", "tune"}; };
 template <> struct EnumNames<Support> { static constexpr std::array<std::string_view, 2> names{"kmeans", "random"}; };
@@ -99,6 +101,17 @@ struct RunSpec {
   std::string guide;         // a guide model; "" with target = guide: the model itself reading guide_prefix
   std::string guide_prefix;  // text the guide reads before each example
   double alpha = 0.0;        // weight of the gold-label CE added to the guide's KL
+
+  // tts: test-time scaling per evaluation question (METHOD.md §4); nothing is trained up front
+  TtsMode tts_mode = TtsMode::kDistill;
+  std::string tts_state;                 // the tuned state each question starts from; "" = zeros
+  std::int64_t tts_steps = 4;            // Adam steps per question
+  double tts_lr = 0.01;
+  std::int64_t tts_samples = 4;          // reinforce: continuations sampled per step
+  std::int64_t tts_sample_tokens = 16;   // reinforce: tokens per continuation
+  double tts_temperature = 1.0;          // reinforce: the student's sampling temperature
+  std::int64_t tts_guide_tokens = 128;   // distill: tokens of the guide's chain of thought (RWKV guide)
+  std::string guide_traces;              // a guide-trace file (JSONL) instead of running the guide
 
   DataSpec data;
 };

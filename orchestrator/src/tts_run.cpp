@@ -1,0 +1,200 @@
+#include "tts_run.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "guide_questions.h"
+#include "statetune/common/error.h"
+#include "statetune/common/timer.h"
+#include "statetune/data/eval_records.h"
+#include "statetune/data/guide_traces.h"
+#include "statetune/orchestrator/model_inputs.h"
+#include "statetune/orchestrator/run_setup.h"
+#include "statetune/workers/evaluator.h"
+#include "statetune/workers/generation.h"
+#include "statetune/workers/test_time_scaling.h"
+
+namespace statetune::orchestrator {
+namespace {
+
+std::vector<int64_t> encode_question(const data::Tokenizer& tok, const std::string& prompt) {
+  std::vector<int64_t> ids{0};
+  for (int32_t id : tok.encode(prompt)) ids.push_back(id);
+  return ids;
+}
+
+// One item's raw outcome on this rank (gathered as JSON, decided on every rank).
+nlohmann::json item_outcome(const workers::Evaluator& ev, const data::RenderedBenchmark& b, size_t i) {
+  if (!b.mc.empty()) return ev.score(b.mc[i]).loglik;
+  const data::GenRecord r = ev.generate(b.gen[i]);
+  return {r.completion, r.generated_tokens};
+}
+
+}  // namespace
+
+RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
+  Timer total;
+  auto note = [&](const std::string& text) {
+    if (control.note) control.note(text);
+  };
+  const data::Tokenizer tok = data::Tokenizer::load(spec.vocab);
+  const workers::Rwkv7Model student = workers::Rwkv7Model::load(spec.model);
+  const RunExamples ex = load_run_examples(spec, tok);
+  const data::RenderedBenchmark& b = ex.eval_benchmark;
+  ST_CHECK(b.size() > 0, "{}: method tts adapts to the questions of a benchmark eval split (data.eval), found none",
+           spec.data.eval);
+  const workers::ModelState start = initial_state_from_file(spec.tts_state, student);
+
+  // The guide: a model (its weights loaded once per process), the student itself after
+  // guide_prefix, or a trace file.
+  std::unique_ptr<workers::Rwkv7Model> guide_model;
+  if (!spec.guide.empty()) guide_model = std::make_unique<workers::Rwkv7Model>(workers::Rwkv7Model::load(spec.guide));
+  const workers::Rwkv7Model* guide = guide_model ? guide_model.get() : (spec.guide_traces.empty() ? &student : nullptr);
+  workers::ModelState guide_state;
+  if (guide != nullptr && !spec.guide_prefix.empty()) guide_state = guide->prompt_state(encode_question(tok, spec.guide_prefix));
+  ST_CHECK(spec.tts_mode != sweeps::TtsMode::kReinforce || guide_state.empty(),
+           "{}: tts_mode reinforce scores samples with the guide read from zeros; guide_prefix is not supported there",
+           spec.model);
+  std::unique_ptr<data::GuideTraces> traces;
+  if (!spec.guide_traces.empty()) traces = std::make_unique<data::GuideTraces>(data::GuideTraces::load(spec.guide_traces, tok));
+
+  workers::TtsOptions opts;
+  opts.mode = spec.tts_mode == sweeps::TtsMode::kReinforce ? workers::TtsMode::kReinforce : workers::TtsMode::kDistill;
+  opts.steps = spec.tts_steps;
+  opts.lr = spec.tts_lr;
+  opts.lr_kernel = spec.lr_kernel;
+  opts.samples = spec.tts_samples;
+  opts.sample_tokens = spec.tts_sample_tokens;
+  opts.temperature = spec.tts_temperature;
+  opts.tune_shift = spec.shift == sweeps::Shift::kTune;
+
+  const std::vector<GuideQuestion> questions = guide_questions(b);
+  const workers::Evaluator plain(student, tok, &start);
+  std::unique_ptr<workers::Evaluator> guide_eval;
+  if (guide != nullptr) guide_eval = std::make_unique<workers::Evaluator>(*guide, tok, &guide_state);
+
+  nlohmann::json mine = nlohmann::json::array();
+  const size_t rank = static_cast<size_t>(group.rank()), ranks = static_cast<size_t>(group.size());
+  size_t done_here = 0;
+  for (size_t i = rank; i < questions.size(); i += ranks) {
+    const GuideQuestion& q = questions[i];
+    const std::vector<int64_t> question = encode_question(tok, q.prompt);
+    Timer plain_timer;
+    nlohmann::json before = item_outcome(plain, b, i);
+    const double plain_seconds = plain_timer.seconds();
+
+    // The guide's chain of thought: from the trace file, or written by the guide model
+    // (greedy). Gold answers never enter: the guide reads the question alone.
+    workers::GuideThought thought;
+    int64_t guide_tokens = 0;
+    if (opts.mode == workers::TtsMode::kDistill) {
+      if (traces) {
+        const data::GuideTrace& t = traces->at(q.id);
+        thought.tokens.assign(t.tokens.begin(), t.tokens.end());
+        for (const auto& top : t.top_logprobs) {
+          std::vector<std::pair<int64_t, double>> row;
+          for (const auto& [id, lp] : top) row.emplace_back(id, lp);
+          thought.top_k.push_back(std::move(row));
+        }
+      } else {
+        workers::GenerationOptions g;
+        g.max_tokens = static_cast<int>(spec.tts_guide_tokens);
+        g.temperature = 0;
+        std::vector<int64_t> tokens = workers::generate(*guide, question, guide_state, g, {});
+        if (tokens.empty()) tokens.push_back(0);
+        thought = workers::score_guide_thought(*guide, guide_state, question, tokens);
+      }
+      guide_tokens = static_cast<int64_t>(thought.tokens.size());
+    }
+    opts.seed = static_cast<uint64_t>(spec.seed) * 1000003u + i;  // per question, independent of the sharding
+    workers::TtsStats stats;
+    const workers::ModelState adapted = workers::adapt_state(student, start, question, thought, guide, opts, &stats);
+    if (opts.mode == workers::TtsMode::kReinforce) guide_tokens = stats.guide_tokens;
+    const workers::Evaluator tuned(student, tok, &adapted);
+    nlohmann::json after = item_outcome(tuned, b, i);
+    nlohmann::json by_guide = guide_eval ? item_outcome(*guide_eval, b, i) : nlohmann::json(nullptr);
+    mine.push_back({{"i", i},
+                    {"before", before},
+                    {"after", after},
+                    {"guide", by_guide},
+                    {"guide_tokens", guide_tokens},
+                    {"steps", stats.steps},
+                    {"seconds", stats.seconds},
+                    {"plain_seconds", plain_seconds},
+                    {"diverged", stats.diverged}});
+    ++done_here;
+    if (control.on_step) {  // progress: one "step" per question of this rank
+      workers::StepMetrics m;
+      m.step = static_cast<int64_t>(done_here) - 1;
+      m.loss = stats.loss_or_reward_per_step.empty() ? 0.0 : stats.loss_or_reward_per_step.back();
+      control.on_step(m);
+    }
+    if (control.stop_requested && control.stop_requested()) {
+      // Questions are independent: an interrupted tts run is simply run again on resume.
+      RunReport stopped;
+      stopped.status = results::RunStatus::kInterrupted;
+      stopped.message = fmt::format("stopped after {} question(s) on rank {}", done_here, rank);
+      stopped.seconds = total.seconds();
+      return stopped;
+    }
+  }
+
+  // Every rank decides every item from the gathered raw outcomes.
+  std::vector<nlohmann::json> outcome(questions.size());
+  for (const std::string& share : group.all_gather(mine.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)))
+    for (const auto& o : nlohmann::json::parse(share)) outcome.at(o["i"].get<size_t>()) = o;
+  RunReport report;
+  struct Tally {
+    size_t n = 0, correct = 0;
+  } before_t, after_t, guide_t;
+  double guide_tokens = 0, steps = 0, seconds = 0, plain_seconds = 0;
+  size_t diverged = 0;
+  for (size_t i = 0; i < questions.size(); ++i) {
+    const nlohmann::json& o = outcome[i];
+    ST_CHECK(!o.is_null(), "tts: question {} was not scored by any rank", i);
+    auto decide = [&](const nlohmann::json& raw, const std::string& phase, Tally& t) {
+      if (raw.is_null()) return;
+      results::EvalItem item;
+      item.phase = phase;
+      if (!b.mc.empty()) {
+        const data::McRecord r = data::decide_mc(b.mc[i], raw.get<std::vector<double>>());
+        item = {phase, r.id, std::to_string(r.pred), std::to_string(r.gold), r.correct, r.loglik};
+      } else {
+        const data::GenRecord r = data::decide_gen(b.gen[i], raw[0].get<std::string>(), raw[1].get<int64_t>());
+        item = {phase, r.id, r.strict, r.gold, r.strict_correct, {}};
+      }
+      ++t.n;
+      t.correct += item.correct;
+      report.items.push_back(std::move(item));
+    };
+    decide(o["before"], "before", before_t);
+    decide(o["after"], "after", after_t);
+    decide(o["guide"], "guide", guide_t);
+    guide_tokens += o["guide_tokens"].get<double>();
+    steps += o["steps"].get<double>();
+    seconds += o["seconds"].get<double>();
+    plain_seconds += o["plain_seconds"].get<double>();
+    diverged += !o["diverged"].get<std::string>().empty();
+  }
+  const double n = static_cast<double>(questions.size());
+  const std::string metric = b.mc.empty() ? "exact_match_strict" : "acc";
+  auto rate = [](const Tally& t) { return t.n ? static_cast<double>(t.correct) / static_cast<double>(t.n) : results::kMissing; };
+  report.summary.push_back({metric, rate(before_t), rate(after_t)});
+  // The guide's own accuracy on the same items: a student that copies a strong guide is not a
+  // state-tuning win, so it stands beside the student's.
+  report.summary.push_back({"guide/" + metric, results::kMissing, rate(guide_t)});
+  report.summary.push_back({"tts/guide_tokens_per_question", results::kMissing, guide_tokens / n});
+  report.summary.push_back({"tts/steps_per_question", results::kMissing, steps / n});
+  report.summary.push_back({"tts/seconds_per_question", plain_seconds / n, (plain_seconds + seconds) / n});
+  report.summary.push_back({"tts/diverged_questions", results::kMissing, static_cast<double>(diverged)});
+  note(fmt::format("tts on {} questions: {} {:.4f} -> {:.4f} (guide {:.4f}); per question {:.1f} guide tokens, "
+                   "{:.1f} steps, {:.3f} s adapting vs {:.3f} s plain evaluation",
+                   questions.size(), metric, rate(before_t), rate(after_t), rate(guide_t), guide_tokens / n, steps / n,
+                   seconds / n, plain_seconds / n));
+  report.seconds = total.seconds();
+  return report;
+}
+
+}  // namespace statetune::orchestrator

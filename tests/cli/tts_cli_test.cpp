@@ -1,0 +1,146 @@
+// End-to-end: method tts (test-time scaling per question, METHOD.md §4) through `statetune tune`
+// and `statetune sweep`, on a tiny random model with a byte vocabulary and ARC-format items:
+// the guide a model, the model itself after a prefix, or a trace file from `guide-traces`.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "cli_runner.h"
+#include "statetune/results/study_reader.h"
+
+namespace {
+
+using statetune::testing::CommandResult;
+using statetune::testing::run_statetune;
+
+std::string arc_line(int i) {
+  const std::string n = std::to_string(i);
+  return R"({"id": "q)" + n + R"(", "question": {"stem": "Which gas do plants take in )" + n +
+         R"(?", "choices": [{"text": "oxygen", "label": "A"}, {"text": "carbon dioxide", "label": "B"}, )"
+         R"({"text": "neon", "label": "C"}]}, "answerKey": "B"})";
+}
+
+class TtsCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = statetune::testing::temp_dir("tts_cli");
+    std::ofstream vocab(dir_ + "/vocab.txt", std::ios::binary);
+    for (int b = 0; b < 256; ++b) vocab << fmt::format("{} b'\\x{:02x}' 1\n", b + 1, b);
+    vocab.close();
+    std::ofstream arc(dir_ + "/arc.jsonl");
+    for (int i = 0; i < 5; ++i) arc << arc_line(i) << "\n";
+    arc.close();
+    ASSERT_EQ(run_statetune(fmt::format("init-model --layers 2 --dim 32 --head-size 16 --vocab 300 --seed 1 --out {}/m.pth",
+                                        dir_))
+                  .code,
+              0);
+    ASSERT_EQ(run_statetune(fmt::format("init-model --layers 2 --dim 64 --head-size 16 --vocab 300 --seed 2 --out {}/g.pth",
+                                        dir_))
+                  .code,
+              0);
+  }
+  static std::string config(const std::string& name, const std::string& extra) {
+    const std::string path = dir_ + "/" + name + ".yaml";
+    std::ofstream(path) << "model: m.pth\nvocab: vocab.txt\noutput: " << name << ".pth\nmethod: tts\ntts_steps: 2\n"
+                        << "tts_lr: 0.05\ndata:\n  benchmark: arc_challenge\n  train: arc.jsonl\n  eval: arc.jsonl\n"
+                        << extra;
+    return path;
+  }
+  static std::string dir_;
+};
+std::string TtsCli::dir_;
+
+TEST_F(TtsCli, DistillFromAGuideModelReportsStudentBeforeAfterAndTheGuide) {
+  const CommandResult r = run_statetune("tune " + config("distill", "guide: g.pth\ntts_guide_tokens: 6\n"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("tts on 5 questions: acc "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("after tuning:  acc "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("after tuning:  guide/acc "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("after tuning:  tts/guide tokens per question 6.0000"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("after tuning:  tts/steps per question 2.0000"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("no tuned state (method tts"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/distill.pth")) << "tts keeps no state";
+}
+
+TEST_F(TtsCli, ZeroStepsLeavesTheStudentsAnswersUnchanged) {
+  const CommandResult r = run_statetune("tune " + config("zero", "guide: g.pth\ntts_guide_tokens: 4\n") + " tts_steps=0");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("(before 0."), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("difference +0.0000)"), std::string::npos) << "no adaptation, same answers\n" << r.output;
+}
+
+TEST_F(TtsCli, ReinforceAndTraceGuidesRunAndReinforceRefusesTraces) {
+  const CommandResult rl = run_statetune(
+      "tune " + config("reinforce", "guide: g.pth\ntts_mode: reinforce\ntts_samples: 2\ntts_sample_tokens: 3\n"));
+  ASSERT_EQ(rl.code, 0) << rl.output;
+  EXPECT_NE(rl.output.find("tts on 5 questions"), std::string::npos) << rl.output;
+
+  const CommandResult traces = run_statetune(fmt::format(
+      "guide-traces --guide {0}/g.pth --vocab {0}/vocab.txt --benchmark arc_challenge --data {0}/arc.jsonl "
+      "--out {0}/traces.jsonl --max-tokens 5 --top-k 3",
+      dir_));
+  ASSERT_EQ(traces.code, 0) << traces.output;
+  const CommandResult tr = run_statetune("tune " + config("traces", "guide_traces: traces.jsonl\n"));
+  ASSERT_EQ(tr.code, 0) << tr.output;
+  EXPECT_NE(tr.output.find("tts on 5 questions"), std::string::npos) << tr.output;
+
+  const CommandResult bad =
+      run_statetune("tune " + config("bad", "guide: g.pth\nguide_traces: traces.jsonl\ntts_mode: reinforce\n"));
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.output.find("needs a guide model"), std::string::npos) << bad.output;
+}
+
+TEST_F(TtsCli, ObserverTunesOnTheGuidesTracesNotTheGoldAnswers) {
+  const CommandResult traces = run_statetune(fmt::format(
+      "guide-traces --guide {0}/g.pth --vocab {0}/vocab.txt --benchmark arc_challenge --data {0}/arc.jsonl "
+      "--out {0}/observer_traces.jsonl --max-tokens 6 --top-k 2",
+      dir_));
+  ASSERT_EQ(traces.code, 0) << traces.output;
+  const std::string path = dir_ + "/observer.yaml";
+  std::ofstream(path) << "model: m.pth\nvocab: vocab.txt\noutput: observer.pth\nmethod: standard\ntarget: guide\n"
+                      << "guide_traces: observer_traces.jsonl\nsteps: 3\nbatch: 2\nlr: 0.1\n"
+                      << "data:\n  benchmark: arc_challenge\n  train: arc.jsonl\n";
+  const CommandResult r = run_statetune("tune " + path);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("data: 5 training examples"), std::string::npos) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/observer.pth"));
+  // A trace file missing an item's id is a clear error naming the file and the id.
+  std::ofstream(dir_ + "/one_trace.jsonl") << R"({"id": "q0", "text": " B"})" << "\n";
+  const CommandResult missing = run_statetune("tune " + path + " guide_traces=" + dir_ + "/one_trace.jsonl");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.output.find("one_trace.jsonl: no trace for example 'q1'"), std::string::npos) << missing.output;
+}
+
+TEST_F(TtsCli, ShardedOverTwoRanksInASweepGivesTheOneRankResults) {
+  const std::string sweep = dir_ + "/tts_sweep.yaml";
+  std::ofstream(sweep) << "base:\n  model: m.pth\n  vocab: vocab.txt\n  output: out/{hash}.pth\n  method: tts\n"
+                       << "  guide: g.pth\n  tts_guide_tokens: 4\n  tts_lr: 0.05\n"
+                       << "  data:\n    benchmark: arc_challenge\n    train: arc.jsonl\n    eval: arc.jsonl\n"
+                       << "grid:\n  tts_steps: [1, 3]\n";
+  ASSERT_EQ(run_statetune(fmt::format("sweep {} --out {}/one.h5", sweep, dir_)).code, 0);
+  const CommandResult two = statetune::testing::run_command(fmt::format(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 {} sweep {} --out {}/two.h5 "
+      "--ranks-per-run 2",
+      statetune::testing::statetune_binary(), sweep, dir_));
+  ASSERT_EQ(two.code, 0) << two.output;
+  const auto a = statetune::results::StudyReader::open(dir_ + "/one.h5");
+  const auto b = statetune::results::StudyReader::open(dir_ + "/two.h5");
+  ASSERT_EQ(a.hashes(), b.hashes());
+  for (const auto& hash : a.hashes()) {
+    const auto ia = a.items(hash), ib = b.items(hash);
+    ASSERT_EQ(ia.size(), 15u) << "5 questions x before/after/guide";
+    ASSERT_EQ(ia.size(), ib.size());
+    for (size_t i = 0; i < ia.size(); ++i) {
+      EXPECT_EQ(ia[i].phase, ib[i].phase);
+      EXPECT_EQ(ia[i].prediction, ib[i].prediction) << hash << " item " << i;
+      ASSERT_EQ(ia[i].choice_loglik.size(), ib[i].choice_loglik.size());
+      for (size_t c = 0; c < ia[i].choice_loglik.size(); ++c)
+        EXPECT_NEAR(ia[i].choice_loglik[c], ib[i].choice_loglik[c], 1e-6) << hash << " item " << i;
+    }
+  }
+}
+
+}  // namespace
