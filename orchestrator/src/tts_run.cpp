@@ -89,6 +89,7 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
     // (greedy). Gold answers never enter: the guide reads the question alone.
     workers::GuideThought thought;
     int64_t guide_tokens = 0;
+    Timer guide_timer;
     if (opts.mode == workers::TtsMode::kDistill) {
       if (traces) {
         const data::GuideTrace& t = traces->at(q.id);
@@ -108,6 +109,7 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
       }
       guide_tokens = static_cast<int64_t>(thought.tokens.size());
     }
+    const double guide_seconds = guide_timer.seconds();
     opts.seed = static_cast<uint64_t>(spec.seed) * 1000003u + i;  // per question, independent of the sharding
     workers::TtsStats stats;
     const workers::ModelState adapted = workers::adapt_state(student, start, question, thought, guide, opts, &stats);
@@ -123,6 +125,7 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
                     {"steps", stats.steps},
                     {"seconds", stats.seconds},
                     {"plain_seconds", plain_seconds},
+                    {"guide_seconds", guide_seconds},
                     {"diverged", stats.diverged}});
     ++done_here;
     if (control.on_step) {  // progress: one "step" per question of this rank
@@ -149,7 +152,7 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
   struct Tally {
     size_t n = 0, correct = 0;
   } before_t, after_t, guide_t;
-  double guide_tokens = 0, steps = 0, seconds = 0, plain_seconds = 0;
+  double guide_tokens = 0, steps = 0, seconds = 0, plain_seconds = 0, guide_seconds = 0;
   size_t diverged = 0;
   for (size_t i = 0; i < questions.size(); ++i) {
     const nlohmann::json& o = outcome[i];
@@ -176,6 +179,7 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
     steps += o["steps"].get<double>();
     seconds += o["seconds"].get<double>();
     plain_seconds += o["plain_seconds"].get<double>();
+    guide_seconds += o["guide_seconds"].get<double>();
     diverged += !o["diverged"].get<std::string>().empty();
   }
   const double n = static_cast<double>(questions.size());
@@ -188,11 +192,13 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
   report.summary.push_back({"tts/guide_tokens_per_question", results::kMissing, guide_tokens / n});
   report.summary.push_back({"tts/steps_per_question", results::kMissing, steps / n});
   report.summary.push_back({"tts/seconds_per_question", plain_seconds / n, (plain_seconds + seconds) / n});
+  // The guide writing (or reading) its chain of thought: the cost a trace file moves offline.
+  report.summary.push_back({"tts/guide_seconds_per_question", results::kMissing, guide_seconds / n});
   report.summary.push_back({"tts/diverged_questions", results::kMissing, static_cast<double>(diverged)});
   note(fmt::format("tts on {} questions: {} {:.4f} -> {:.4f} (guide {:.4f}); per question {:.1f} guide tokens, "
-                   "{:.1f} steps, {:.3f} s adapting vs {:.3f} s plain evaluation",
+                   "{:.1f} steps, {:.3f} s adapting vs {:.3f} s plain evaluation, {:.3f} s of guide",
                    questions.size(), metric, rate(before_t), rate(after_t), rate(guide_t), guide_tokens / n, steps / n,
-                   seconds / n, plain_seconds / n));
+                   seconds / n, plain_seconds / n, guide_seconds / n));
   report.seconds = total.seconds();
   return report;
 }
