@@ -12,6 +12,7 @@
 #include "statetune/data/eval_records.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
+#include "item_progress.h"
 #include "statetune/orchestrator/model_inputs.h"
 #include "statetune/workers/evaluator.h"
 
@@ -28,27 +29,6 @@ struct EvalOptions {
   int max_gen_tokens = 256;
   bool unshared = false;
   int threads = 1;
-};
-
-// "12/100 items, 3.4 items/s, ETA 26s" on one stderr line, redrawn at most twice a second.
-class Progress {
- public:
-  explicit Progress(size_t total) : total_(total) {}
-  void update(size_t done) {
-    if (done < total_ && last_.seconds() < 0.5) return;
-    last_.reset();
-    const double elapsed = clock_.seconds();
-    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
-    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0.0;
-    std::fprintf(stderr, "\r[eval] %zu/%zu items, %.2f items/s, ETA %.0fs   ", done, total_, rate, eta);
-    if (done == total_) std::fputc('\n', stderr);
-    std::fflush(stderr);
-  }
-  double seconds() const { return clock_.seconds(); }
-
- private:
-  size_t total_;
-  Timer clock_, last_;
 };
 
 // JSON string literal: shows leading spaces and newlines of a continuation unambiguously.
@@ -133,7 +113,7 @@ void run_eval(const EvalOptions& o) {
     j["benchmark"] = data::benchmark_name(benchmark);
     json_lines += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   };
-  Progress progress(b.size());
+  ItemProgress progress("eval", b.size());
   std::vector<data::McRecord> mc_records;
   std::vector<data::GenRecord> gen_records;
   for (const data::McRequest& r : b.mc) {

@@ -27,6 +27,7 @@
 #include "statetune/data/guide_traces.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
+#include "item_progress.h"
 #include "guide_questions.h"
 #include "statetune/workers/generation.h"
 #include "statetune/workers/rwkv7_model.h"
@@ -46,28 +47,6 @@ struct GuideTraceOptions {
   int64_t write_out = 0;
   int num_fewshot = -1;
   int threads = 1;
-};
-
-// "12/100 items, 0.40 items/s, ETA 220s" on one stderr line, redrawn at most twice a second.
-class Progress {
- public:
-  explicit Progress(size_t total) : total_(total) {}
-  void update(size_t done, double tokens_per_question) {
-    if (done < total_ && last_.seconds() < 0.5) return;
-    last_.reset();
-    const double elapsed = clock_.seconds();
-    const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
-    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0.0;
-    std::fprintf(stderr, "\r[guide-traces] %zu/%zu items, %.2f items/s, %.1f guide tokens/question, ETA %.0fs   ",
-                 done, total_, rate, tokens_per_question, eta);
-    if (done == total_) std::fputc('\n', stderr);
-    std::fflush(stderr);
-  }
-  double seconds() const { return clock_.seconds(); }
-
- private:
-  size_t total_;
-  Timer clock_, last_;
 };
 
 class GuideWriter {
@@ -216,7 +195,7 @@ void run_guide_traces(const GuideTraceOptions& o) {
   const GuideWriter writer(model, tokenizer, o);
 
   std::string lines;
-  Progress progress(qs.size());
+  ItemProgress progress("guide-traces", qs.size());
   int64_t guide_tokens = 0, max_tokens = 0, trace_tokens = 0;
   for (size_t i = 0; i < qs.size(); ++i) {
     int64_t steps = 0;
@@ -226,7 +205,7 @@ void run_guide_traces(const GuideTraceOptions& o) {
     max_tokens = std::max(max_tokens, steps);
     trace_tokens += static_cast<int64_t>(t.tokens.size());
     lines += data::guide_trace_line(t) + "\n";
-    progress.update(i + 1, static_cast<double>(guide_tokens) / static_cast<double>(i + 1));
+    progress.update(i + 1, fmt::format("{:.1f} guide tokens/question", static_cast<double>(guide_tokens) / static_cast<double>(i + 1)));
   }
   write_file_atomic(o.out, lines);
   const size_t read_back = data::read_guide_traces(o.out, tokenizer).size();  // what a reader will see

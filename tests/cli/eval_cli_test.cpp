@@ -9,9 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_runner.h"
+#include "tiny_inputs.h"
 #include "test_paths.h"
 
 namespace {
+
+using statetune::testing::arc_line;
 
 using statetune::testing::CommandResult;
 using statetune::testing::run_statetune;
@@ -23,21 +26,11 @@ std::vector<nlohmann::json> json_lines(const std::string& path) {
   return out;
 }
 
-// One ARC record in the upstream form, item i.
-std::string arc_line(int i) {
-  const std::string n = std::to_string(i);
-  return R"({"id": "q)" + n + R"(", "question": {"stem": "Which gas do plants take in )" + n +
-         R"(?", "choices": [{"text": "oxygen", "label": "A"}, {"text": "carbon dioxide", "label": "B"}, )"
-         R"({"text": "neon", "label": "C"}]}, "answerKey": "B"})";
-}
-
 class EvalCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = statetune::testing::temp_dir("eval_cli");
-    std::ofstream vocab(dir_ + "/vocab.txt", std::ios::binary);
-    for (int b = 0; b < 256; ++b) vocab << fmt::format("{} b'\\x{:02x}' 1\n", b + 1, b);
-    vocab.close();
+    statetune::testing::write_byte_vocab(dir_ + "/vocab.txt");
     std::ofstream arc(dir_ + "/eval.jsonl");
     for (int i = 0; i < 6; ++i) arc << arc_line(i) << "\n";
     arc.close();

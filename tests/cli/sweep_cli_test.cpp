@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "cli_runner.h"
+#include "tiny_inputs.h"
 #include "statetune/results/study_reader.h"
 
 namespace {
@@ -29,9 +30,7 @@ class SweepCli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = statetune::testing::temp_dir("sweep_cli");
-    std::ofstream vocab(dir_ + "/vocab.txt", std::ios::binary);
-    for (int b = 0; b < 256; ++b) vocab << fmt::format("{} b'\\x{:02x}' 1\n", b + 1, b);
-    vocab.close();
+    statetune::testing::write_byte_vocab(dir_ + "/vocab.txt");
     std::ofstream data(dir_ + "/train.jsonl");
     for (int i = 0; i < 10; ++i)
       data << fmt::format(R"({{"context": "Q{}: {} plus one?", "target": " {}"}})", i, i, i + 1) << "\n";
