@@ -25,4 +25,13 @@ inline const char* kMinimalRun =
     "  benchmark: arc_challenge\n"
     "  train: train.jsonl\n";
 
+// The `base:` of a sweep, six lines; what a test appends starts on line 7.
+inline const std::string kSweepBase =
+    "base:\n"
+    "  model: m.pth\n"
+    "  vocab: v.txt\n"
+    "  output: states/{hash}.pth\n"
+    "  data: {benchmark: arc_challenge, train: train.jsonl}\n"
+    "  steps: 100\n";
+
 }  // namespace statetune::testing

@@ -12,20 +12,12 @@
 
 using namespace statetune::sweeps;
 using statetune::testing::expect_error;
+using statetune::testing::kSweepBase;
 using statetune::testing::kMinimalRun;
 using statetune::testing::temp_dir;
 using statetune::testing::write_text;
 
 namespace {
-
-// Six lines; what a test appends starts on line 7.
-const std::string kBase =
-    "base:\n"
-    "  model: m.pth\n"
-    "  vocab: v.txt\n"
-    "  output: states/{hash}.pth\n"
-    "  data: {benchmark: arc_challenge, train: train.jsonl}\n"
-    "  steps: 100\n";
 
 std::string write_sweep(const std::string& text) { return write_text(temp_dir("sweep_overrides"), "sweep.yaml", text); }
 
@@ -53,7 +45,7 @@ std::string error_of(F&& f) {
 }  // namespace
 
 TEST(SweepOverrides, SetTheBaseOfEveryRun) {
-  const std::string text = kBase + "grid:\n  method: [standard, kernel]\n  seed: [0, 1]\n";
+  const std::string text = kSweepBase + "grid:\n  method: [standard, kernel]\n  seed: [0, 1]\n";
   const Sweep plain = load(text, {});
   const Sweep sweep = load(text, {"lr=0.25", "steps=7", "data.num_fewshot=3"});
   ASSERT_EQ(sweep.runs.size(), 4u);
@@ -91,13 +83,13 @@ TEST(SweepOverrides, SuppliesRequiredKeysTheFileLeavesOut) {
 }
 
 TEST(SweepOverrides, EmptyValueUnsetsAnOptionalKey) {
-  const Sweep sweep = load(kBase + "  method: kernel\n  gamma: 0.5\n", {"gamma="});
+  const Sweep sweep = load(kSweepBase + "  method: kernel\n  gamma: 0.5\n", {"gamma="});
   ASSERT_EQ(sweep.runs.size(), 1u);
   EXPECT_FALSE(sweep.runs[0].spec.gamma.has_value());
 }
 
 TEST(SweepOverrides, ApplyBeforeExcludeRules) {
-  const std::string text = kBase + "grid:\n  seed: [0, 1, 2]\nexclude:\n  - {steps: 5, seed: 0}\n";
+  const std::string text = kSweepBase + "grid:\n  seed: [0, 1, 2]\nexclude:\n  - {steps: 5, seed: 0}\n";
   EXPECT_EQ(load(text, {}).runs.size(), 3u);
   const Sweep sweep = load(text, {"steps=5"});
   EXPECT_EQ(sweep.excluded, 1u);
@@ -107,7 +99,7 @@ TEST(SweepOverrides, ApplyBeforeExcludeRules) {
 TEST(SweepOverrides, CheckedExactlyAsRunConfigOverrides) {
   const std::string dir = temp_dir("sweep_overrides_same");
   const std::string run = write_text(dir, "run.yaml", kMinimalRun);
-  const std::string sweep = write_text(dir, "sweep.yaml", kBase);
+  const std::string sweep = write_text(dir, "sweep.yaml", kSweepBase);
   for (const std::string item : {"M=abc", "M=0", "lr=fast", "lr=", "data.on_error=ignore", "lrr=2", "lr", "=1",
                                  "data=x", "init=prompt", "steps=0"}) {
     const std::string from_run = error_of([&] { load_run_file(run, {item}); });
@@ -118,14 +110,14 @@ TEST(SweepOverrides, CheckedExactlyAsRunConfigOverrides) {
 }
 
 TEST(SweepOverrides, RulesAndOutputsNameTheOverride) {
-  expect_override_error(kBase, {"warmup_steps=500"},
+  expect_override_error(kSweepBase, {"warmup_steps=500"},
                         "command line: warmup_steps=500: key 'warmup_steps': expected at most steps (100), got 500");
-  expect_override_error(kBase + "grid:\n  seed: [0, 1]\n", {"output=out.pth"},
+  expect_override_error(kSweepBase + "grid:\n  seed: [0, 1]\n", {"output=out.pth"},
                         "command line: output=out.pth: key 'output': runs ");
 }
 
 TEST(SweepOverrides, AnAxisCannotBeOverridden) {
-  const std::string text = kBase +
+  const std::string text = kSweepBase +
                            "grid:\n  method: [kernel, dbp]\n  data.benchmark: [mmlu, gsm8k]\n"
                            "zip:\n  - lr: [1, 0.5]\n    seed: [0, 1]\n";
   const std::string path = write_sweep(text);

@@ -13,19 +13,11 @@
 
 using namespace statetune::sweeps;
 using statetune::testing::expect_error;
+using statetune::testing::kSweepBase;
 using statetune::testing::temp_dir;
 using statetune::testing::write_text;
 
 namespace {
-
-// Six lines; what a test appends starts on line 7.
-const std::string kBase =
-    "base:\n"
-    "  model: m.pth\n"
-    "  vocab: v.txt\n"
-    "  output: states/{hash}.pth\n"
-    "  data: {benchmark: arc_challenge, train: train.jsonl}\n"
-    "  steps: 100\n";
 
 Sweep load(const std::string& text) {
   const auto dir = temp_dir("sweep");
@@ -45,17 +37,17 @@ std::vector<std::pair<std::string, std::string>> axes(std::initializer_list<std:
 }  // namespace
 
 TEST(Sweep, NoAxesIsOneRun) {
-  const Sweep sweep = load(kBase);
+  const Sweep sweep = load(kSweepBase);
   ASSERT_EQ(sweep.runs.size(), 1u);
   EXPECT_EQ(sweep.combinations, 1u);
   EXPECT_TRUE(sweep.axes.empty());
   EXPECT_EQ(sweep.runs[0].spec.method, Method::kStandard);
   EXPECT_EQ(sweep.runs[0].hash, run_hash(sweep.runs[0].spec));
-  EXPECT_EQ(sweep.text, kBase);
+  EXPECT_EQ(sweep.text, kSweepBase);
 }
 
 TEST(Sweep, GridIsTheProductInFileOrderLastAxisFastest) {
-  const Sweep sweep = load(kBase + "grid:\n  method: [kernel, dbp]\n  lr: [1, 0.5]\n  seed: [0, 1]\n");
+  const Sweep sweep = load(kSweepBase + "grid:\n  method: [kernel, dbp]\n  lr: [1, 0.5]\n  seed: [0, 1]\n");
   EXPECT_EQ(sweep.combinations, 8u);
   ASSERT_EQ(sweep.runs.size(), 8u);
   EXPECT_EQ(sweep.axes, (std::vector<std::string>{"method", "lr", "seed"}));
@@ -72,14 +64,14 @@ TEST(Sweep, GridIsTheProductInFileOrderLastAxisFastest) {
 }
 
 TEST(Sweep, ExpansionIsDeterministic) {
-  const std::string text = kBase + "grid:\n  method: [standard, kernel, dbp]\n  M: [64, 128]\n  lr: [1, 0.1]\n";
+  const std::string text = kSweepBase + "grid:\n  method: [standard, kernel, dbp]\n  M: [64, 128]\n  lr: [1, 0.1]\n";
   const Sweep a = load(text), b = load(text);
   ASSERT_EQ(a.runs.size(), b.runs.size());
   for (std::size_t i = 0; i < a.runs.size(); ++i) EXPECT_EQ(a.runs[i].hash, b.runs[i].hash);
 }
 
 TEST(Sweep, AxesThatDoNotApplyCollapse) {
-  const Sweep sweep = load(kBase + "grid:\n  method: [standard, kernel]\n  M: [128, 256]\n");
+  const Sweep sweep = load(kSweepBase + "grid:\n  method: [standard, kernel]\n  M: [128, 256]\n");
   EXPECT_EQ(sweep.combinations, 4u);
   EXPECT_EQ(sweep.duplicates, 1u);
   ASSERT_EQ(sweep.runs.size(), 3u);
@@ -90,20 +82,20 @@ TEST(Sweep, AxesThatDoNotApplyCollapse) {
 }
 
 TEST(Sweep, DbpAxesCollapseForKernel) {
-  const Sweep sweep = load(kBase + "grid:\n  method: [kernel, dbp]\n  dbp_lambda: [0.5, 1, 2]\n");
+  const Sweep sweep = load(kSweepBase + "grid:\n  method: [kernel, dbp]\n  dbp_lambda: [0.5, 1, 2]\n");
   EXPECT_EQ(sweep.runs.size(), 4u);  // kernel once, dbp three times
 }
 
 TEST(Sweep, EqualValuesWrittenDifferentlyDedupe) {
-  const Sweep sweep = load(kBase + "grid:\n  lr: [1, 1.0, 1e0, 0.5]\n");
+  const Sweep sweep = load(kSweepBase + "grid:\n  lr: [1, 1.0, 1e0, 0.5]\n");
   EXPECT_EQ(sweep.duplicates, 2u);
   EXPECT_EQ(sweep.runs.size(), 2u);
   // An axis equal to the base (steps: 100) gives the base's run once.
-  EXPECT_EQ(load(kBase + "grid:\n  steps: [100, 100]\n").runs.size(), 1u);
+  EXPECT_EQ(load(kSweepBase + "grid:\n  steps: [100, 100]\n").runs.size(), 1u);
 }
 
 TEST(Sweep, ZipVariesAxesTogether) {
-  const Sweep sweep = load(kBase +
+  const Sweep sweep = load(kSweepBase +
                            "grid:\n  seed: [0, 1]\n"
                            "zip:\n  - lr: [1, 0.5, 0.25]\n    warmup_steps: [0, 10, 20]\n");
   EXPECT_EQ(sweep.combinations, 6u);
@@ -117,12 +109,12 @@ TEST(Sweep, ZipVariesAxesTogether) {
 }
 
 TEST(Sweep, TwoZipGroupsMultiply) {
-  const Sweep sweep = load(kBase + "zip:\n  - {lr: [1, 0.5], seed: [1, 2]}\n  - {M: [64, 128], method: [kernel, dbp]}\n");
+  const Sweep sweep = load(kSweepBase + "zip:\n  - {lr: [1, 0.5], seed: [1, 2]}\n  - {M: [64, 128], method: [kernel, dbp]}\n");
   EXPECT_EQ(sweep.runs.size(), 4u);
 }
 
 TEST(Sweep, ExcludeDropsRunsMatchingEveryPair) {
-  const std::string grid = kBase + "grid:\n  method: [standard, kernel, dbp]\n  M: [128, 256]\n";
+  const std::string grid = kSweepBase + "grid:\n  method: [standard, kernel, dbp]\n  M: [128, 256]\n";
   const Sweep sweep = load(grid + "exclude:\n  - {method: dbp, M: 256}\n");
   EXPECT_EQ(sweep.excluded, 1u);
   EXPECT_EQ(sweep.runs.size(), 4u);  // standard, kernel x 2, dbp x 1
@@ -134,7 +126,7 @@ TEST(Sweep, ExcludeDropsRunsMatchingEveryPair) {
   EXPECT_EQ(any.runs.size(), 3u);
 
   // Numbers compare by value: 1.0 matches lr 1.
-  const Sweep by_value = load(kBase + "grid:\n  lr: [1, 0.5]\nexclude:\n  - {lr: 1.0}\n");
+  const Sweep by_value = load(kSweepBase + "grid:\n  lr: [1, 0.5]\nexclude:\n  - {lr: 1.0}\n");
   ASSERT_EQ(by_value.runs.size(), 1u);
   EXPECT_EQ(by_value.runs[0].spec.lr, 0.5);
 
@@ -145,14 +137,14 @@ TEST(Sweep, ExcludeDropsRunsMatchingEveryPair) {
 }
 
 TEST(Sweep, DottedDataAxes) {
-  const Sweep sweep = load(kBase + "grid:\n  data.benchmark: [mmlu, gsm8k]\n  data.num_fewshot: [0, 5]\n");
+  const Sweep sweep = load(kSweepBase + "grid:\n  data.benchmark: [mmlu, gsm8k]\n  data.num_fewshot: [0, 5]\n");
   ASSERT_EQ(sweep.runs.size(), 4u);
   EXPECT_EQ(sweep.runs[3].spec.data.benchmark, Benchmark::kGsm8k);
   EXPECT_EQ(sweep.runs[3].spec.data.num_fewshot, 5);
 }
 
 TEST(Sweep, NullUnsetsAnOptionalKey) {
-  const Sweep sweep = load(kBase + "  method: kernel\ngrid:\n  gamma: [null, 0.5]\n  gamma_scale: [1, 2]\n");
+  const Sweep sweep = load(kSweepBase + "  method: kernel\ngrid:\n  gamma: [null, 0.5]\n  gamma_scale: [1, 2]\n");
   // gamma unset x 2 scales, gamma 0.5 (scale does not apply): 3 runs.
   ASSERT_EQ(sweep.runs.size(), 3u);
   EXPECT_FALSE(sweep.runs[0].spec.gamma.has_value());
@@ -162,7 +154,7 @@ TEST(Sweep, NullUnsetsAnOptionalKey) {
 
 TEST(Sweep, PathsResolveAgainstTheSweepFileAndHashFillsOutputs) {
   const auto dir = temp_dir("sweep_paths");
-  const auto path = write_text(dir, "studies/sweep.yaml", kBase + "  checkpoint: ckpt/{hash}.ckpt\ngrid:\n  lr: [1, 0.5]\n");
+  const auto path = write_text(dir, "studies/sweep.yaml", kSweepBase + "  checkpoint: ckpt/{hash}.ckpt\ngrid:\n  lr: [1, 0.5]\n");
   const Sweep sweep = load_sweep_file(path);
   ASSERT_EQ(sweep.runs.size(), 2u);
   const auto base = std::filesystem::path(dir) / "studies";
@@ -176,7 +168,7 @@ TEST(Sweep, PathsResolveAgainstTheSweepFileAndHashFillsOutputs) {
 
 TEST(Sweep, PlansATenThousandRunGridQuickly) {
   const auto start = std::chrono::steady_clock::now();
-  const Sweep sweep = load(kBase + "  method: kernel\ngrid:\n  M: [16, 32, 48, 64, 80, 96, 112, 128, 144, 160]\n"
+  const Sweep sweep = load(kSweepBase + "  method: kernel\ngrid:\n  M: [16, 32, 48, 64, 80, 96, 112, 128, 144, 160]\n"
                                    "  gamma_scale: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]\n"
                                    "  lr: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]\n"
                                    "  seed: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n");
@@ -188,10 +180,10 @@ TEST(Sweep, PlansATenThousandRunGridQuickly) {
 // ---- errors --------------------------------------------------------------------------
 
 TEST(SweepErrors, AxisValuesAreTypeCheckedWithTheirLine) {
-  expect_sweep_error(kBase + "grid:\n  M: [128, abc]\n", "sweep.yaml:8: key 'M': expected an integer, got 'abc'");
-  expect_sweep_error(kBase + "grid:\n  lr:\n    - 1\n    - fast\n", "sweep.yaml:10: key 'lr': expected a number, got 'fast'");
-  expect_sweep_error(kBase + "grid:\n  M: [128, 0]\n", "sweep.yaml:8: key 'M': expected an integer >= 1, got '0'");
-  expect_sweep_error(kBase + "grid:\n  method: [standard, kernal]\n",
+  expect_sweep_error(kSweepBase + "grid:\n  M: [128, abc]\n", "sweep.yaml:8: key 'M': expected an integer, got 'abc'");
+  expect_sweep_error(kSweepBase + "grid:\n  lr:\n    - 1\n    - fast\n", "sweep.yaml:10: key 'lr': expected a number, got 'fast'");
+  expect_sweep_error(kSweepBase + "grid:\n  M: [128, 0]\n", "sweep.yaml:8: key 'M': expected an integer >= 1, got '0'");
+  expect_sweep_error(kSweepBase + "grid:\n  method: [standard, kernal]\n",
                      "sweep.yaml:8: key 'method': expected one of standard|kernel|dbp|tts, got 'kernal' (did you mean 'kernel'?)");
 }
 
@@ -201,39 +193,39 @@ TEST(SweepErrors, BaseValuesAreTypeCheckedWithTheirLine) {
 }
 
 TEST(SweepErrors, UnknownAxis) {
-  expect_sweep_error(kBase + "grid:\n  lrr: [1, 2]\n", "sweep.yaml:8: unknown key 'lrr' (did you mean 'lr'?)");
-  expect_sweep_error(kBase + "grid:\n  data: {benchmark: [mmlu]}\n",
+  expect_sweep_error(kSweepBase + "grid:\n  lrr: [1, 2]\n", "sweep.yaml:8: unknown key 'lrr' (did you mean 'lr'?)");
+  expect_sweep_error(kSweepBase + "grid:\n  data: {benchmark: [mmlu]}\n",
                      "sweep.yaml:8: key 'data': name the keys of a section as 'data.KEY'");
 }
 
 TEST(SweepErrors, AxisShape) {
-  expect_sweep_error(kBase + "grid:\n  lr: 1\n", "sweep.yaml:8: axis 'lr': expected a list of values, got '1'");
-  expect_sweep_error(kBase + "grid:\n  lr: []\n", "sweep.yaml:8: axis 'lr' has no values");
-  expect_sweep_error(kBase + "grid:\n  lr: [[1, 2]]\n", "sweep.yaml:8: key 'lr': expected a number, got a list");
-  expect_sweep_error(kBase + "grid: [lr]\n", "sweep.yaml:7: 'grid': expected a mapping of axes, got a list");
+  expect_sweep_error(kSweepBase + "grid:\n  lr: 1\n", "sweep.yaml:8: axis 'lr': expected a list of values, got '1'");
+  expect_sweep_error(kSweepBase + "grid:\n  lr: []\n", "sweep.yaml:8: axis 'lr' has no values");
+  expect_sweep_error(kSweepBase + "grid:\n  lr: [[1, 2]]\n", "sweep.yaml:8: key 'lr': expected a number, got a list");
+  expect_sweep_error(kSweepBase + "grid: [lr]\n", "sweep.yaml:7: 'grid': expected a mapping of axes, got a list");
 }
 
 TEST(SweepErrors, AxisDeclaredTwice) {
-  expect_sweep_error(kBase + "grid:\n  lr: [1]\nzip:\n  - {lr: [1], seed: [2]}\n",
+  expect_sweep_error(kSweepBase + "grid:\n  lr: [1]\nzip:\n  - {lr: [1], seed: [2]}\n",
                      "sweep.yaml:10: axis 'lr' is declared twice (first at ");
 }
 
 TEST(SweepErrors, ZipLengthsDiffer) {
-  expect_sweep_error(kBase + "zip:\n  - lr: [1, 0.5, 0.25]\n    seed: [0, 1]\n",
+  expect_sweep_error(kSweepBase + "zip:\n  - lr: [1, 0.5, 0.25]\n    seed: [0, 1]\n",
                      "sweep.yaml:9: zip group: axis 'seed' has 2 values but 'lr' has 3; zipped axes need the same number");
-  expect_sweep_error(kBase + "zip:\n  lr: [1]\n", "sweep.yaml:8: 'zip': expected a list of axis groups, got a mapping");
+  expect_sweep_error(kSweepBase + "zip:\n  lr: [1]\n", "sweep.yaml:8: 'zip': expected a list of axis groups, got a mapping");
 }
 
 TEST(SweepErrors, BadExcludeRules) {
-  expect_sweep_error(kBase + "exclude:\n  - {method: kernal}\n",
+  expect_sweep_error(kSweepBase + "exclude:\n  - {method: kernal}\n",
                      "sweep.yaml:8: key 'method': expected one of standard|kernel|dbp|tts, got 'kernal'");
-  expect_sweep_error(kBase + "exclude:\n  - {mm: 1}\n", "sweep.yaml:8: unknown key 'mm' (did you mean 'M'?)");
-  expect_sweep_error(kBase + "exclude:\n  - {}\n", "sweep.yaml:8: exclude rule: expected a mapping of key: value, got");
-  expect_sweep_error(kBase + "exclude: {M: 1}\n", "sweep.yaml:7: 'exclude': expected a list of rules, got a mapping");
+  expect_sweep_error(kSweepBase + "exclude:\n  - {mm: 1}\n", "sweep.yaml:8: unknown key 'mm' (did you mean 'M'?)");
+  expect_sweep_error(kSweepBase + "exclude:\n  - {}\n", "sweep.yaml:8: exclude rule: expected a mapping of key: value, got");
+  expect_sweep_error(kSweepBase + "exclude: {M: 1}\n", "sweep.yaml:7: 'exclude': expected a list of rules, got a mapping");
 }
 
 TEST(SweepErrors, Sections) {
-  expect_sweep_error(kBase + "grids:\n  lr: [1]\n",
+  expect_sweep_error(kSweepBase + "grids:\n  lr: [1]\n",
                      "sweep.yaml:7: unknown sweep section 'grids' (did you mean 'grid'?); expected base, grid, zip or exclude");
   expect_sweep_error("grid:\n  lr: [1]\n", "sweep.yaml: missing section 'base'");
   expect_sweep_error("- base\n", "sweep.yaml:1: expected a sweep (base:, grid:, zip:, exclude:), got a list");
@@ -250,10 +242,10 @@ TEST(SweepErrors, MissingRequiredKeyNamesTheBase) {
 }
 
 TEST(SweepErrors, RulesBrokenByAnAxisNameItsLine) {
-  expect_sweep_error(kBase + "grid:\n  warmup_steps: [0, 500]\n",
+  expect_sweep_error(kSweepBase + "grid:\n  warmup_steps: [0, 500]\n",
                      "sweep.yaml:8: key 'warmup_steps': expected at most steps (100), got 500");
   // An excluded combination is never checked.
-  EXPECT_EQ(load(kBase + "grid:\n  warmup_steps: [0, 500]\nexclude:\n  - {warmup_steps: 500}\n").runs.size(), 1u);
+  EXPECT_EQ(load(kSweepBase + "grid:\n  warmup_steps: [0, 500]\nexclude:\n  - {warmup_steps: 500}\n").runs.size(), 1u);
 }
 
 TEST(SweepErrors, RunsMustNotShareAnOutput) {
