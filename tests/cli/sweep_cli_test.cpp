@@ -252,6 +252,24 @@ TEST_F(SweepCli, SigtermMarksTheRunInterruptedAndExitsPromptly) {
   EXPECT_NE(output.find("stopping: signal 15"), std::string::npos) << output;
 }
 
+// The shipped smoke study, as its header says to run it, then its report.
+TEST_F(SweepCli, TheSmokeExampleRunsAndReports) {
+  const std::string smoke = std::string(STATETUNE_SOURCE_DIR_DEFAULT) + "/sweeps/examples/smoke.yaml";
+  const std::string study = dir_ + "/smoke.h5";
+  const auto r = run_statetune(fmt::format("sweep {0} --out {1} model={2}/m.pth vocab={2}/vocab.txt "
+                                           "data.train={2}/train.jsonl data.eval={2}/train.jsonl output={2}/smoke/{{hash}}.pth",
+                                           smoke, study, dir_));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("0 failed, 0 interrupted, 0 not started"), std::string::npos) << r.output;
+  size_t done = 0;
+  for (const auto& info : results::StudyReader::open(study).runs()) done += info.status == results::RunStatus::kDone;
+  EXPECT_EQ(done, results::StudyReader::open(study).runs().size());
+  EXPECT_GE(done, 3u);
+  const auto report = run_statetune("report " + study);
+  ASSERT_EQ(report.code, 0) << report.output;
+  EXPECT_NE(report.output.find("eval_loss"), std::string::npos) << report.output;
+}
+
 TEST_F(SweepCli, RefusesAnExistingStudyWithoutResumeAndAnotherSweepWithResume) {
   const std::string sweep = write_sweep("refuse", 2);
   const std::string study = dir_ + "/refuse.h5";
