@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "guide_cache.h"
 #include "sharded_eval.h"
 #include "tts_run.h"
 #include "statetune/common/error.h"
@@ -61,14 +62,14 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
   note(fmt::format("data: {} training examples{}", ex.train.size(),
                    ex.skipped ? fmt::format(", {} malformed records skipped", ex.skipped) : ""));
 
-  std::unique_ptr<workers::Rwkv7Model> guide_model;
+  std::shared_ptr<const workers::Rwkv7Model> guide_model;
   std::unique_ptr<workers::GuideTarget> guide;
   // A trace file without a guide model: cross-entropy on the guide's text (the examples
   // load_run_examples built from the traces). With a model too: its KL over that text.
   const bool traces_only = !spec.guide_traces.empty() && spec.guide.empty();
   if (spec.target == sweeps::Target::kGuide && !traces_only) {
     guide = std::make_unique<workers::GuideTarget>();
-    if (!spec.guide.empty()) guide_model = std::make_unique<workers::Rwkv7Model>(workers::Rwkv7Model::load(spec.guide));
+    if (!spec.guide.empty()) guide_model = load_guide(spec.guide, note);
     guide->model = guide_model ? guide_model.get() : &model;
     guide->alpha = spec.alpha;
     if (!spec.guide_prefix.empty()) {

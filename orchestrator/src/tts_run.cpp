@@ -5,6 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "guide_cache.h"
 #include "guide_questions.h"
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
@@ -49,8 +50,8 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
 
   // The guide: a model (its weights loaded once per process), the student itself after
   // guide_prefix, or a trace file.
-  std::unique_ptr<workers::Rwkv7Model> guide_model;
-  if (!spec.guide.empty()) guide_model = std::make_unique<workers::Rwkv7Model>(workers::Rwkv7Model::load(spec.guide));
+  std::shared_ptr<const workers::Rwkv7Model> guide_model;
+  if (!spec.guide.empty()) guide_model = load_guide(spec.guide, note);
   const workers::Rwkv7Model* guide = guide_model ? guide_model.get() : (spec.guide_traces.empty() ? &student : nullptr);
   workers::ModelState guide_state;
   if (guide != nullptr && !spec.guide_prefix.empty()) guide_state = guide->prompt_state(encode_question(tok, spec.guide_prefix));
