@@ -138,7 +138,18 @@ RunExamples load_run_examples(const sweeps::RunSpec& s, const data::Tokenizer& t
     for (const GuideQuestion& q : guide_questions(train)) {
       const data::GuideTrace& t = traces.at(q.id);
       if (t.tokens.empty()) continue;
-      out.train.push_back(tokenize_example(tok, q.prompt, t.text, s.max_tokens));
+      workers::TuneExample e = tokenize_example(tok, q.prompt, t.text, s.max_tokens);
+      if (t.has_logprobs) {
+        // The trace's top-k per token: the loss becomes the top-k KL (masked_topk_kl). The
+        // target tokens are the trace's tokens (both are encode(text)), possibly cut short.
+        e.guide_top_k.assign(e.tokens.size(), {});
+        size_t j = 0;
+        for (size_t p = 1; p < e.tokens.size() && j < t.top_logprobs.size(); ++p) {
+          if (!e.is_target[p]) continue;
+          for (const auto& [id, lp] : t.top_logprobs[j++]) e.guide_top_k[p].emplace_back(id, lp);
+        }
+      }
+      out.train.push_back(std::move(e));
       if (s.data.train_limit > 0 && static_cast<int64_t>(out.train.size()) >= s.data.train_limit) break;
     }
   } else {

@@ -79,5 +79,81 @@ TEST(Observer, TraceFormLearnsTheGuidesBehaviourFromItsTextAlone) {
   EXPECT_GE(after, kObserverTraceAgreement);
 }
 
+// The same traces with the guide's top-k log-probs at each of their positions, as
+// `guide-traces --top-k` writes them: the loss becomes the top-k KL.
+TuneExample with_top_k(const Distillation& d, const ModelState& guide_state, TuneExample e, int64_t k) {
+  at::NoGradGuard no_grad;
+  const at::Tensor logp =
+      at::log_softmax(d.model.forward(at::tensor(e.tokens, at::kLong).unsqueeze(0), at::Tensor(), &guide_state)[0], -1)
+          .to(at::kDouble);
+  e.guide_top_k.assign(e.tokens.size(), {});
+  for (size_t t = 1; t < e.tokens.size(); ++t) {
+    if (!e.is_target[t]) continue;
+    const auto top = logp[static_cast<int64_t>(t) - 1].topk(k);
+    for (int64_t j = 0; j < k; ++j)
+      e.guide_top_k[t].emplace_back(std::get<1>(top)[j].item<int64_t>(), std::get<0>(top)[j].item<double>());
+  }
+  return e;
+}
+
+TEST(Observer, TraceFormWithTopKLogProbsReachesTheRecoveryAgreement) {
+  Distillation d(21);
+  const ModelState guide_state = d.model.prompt_state(d.prefix);
+  TuneData data;
+  for (uint64_t k = 0; k < 4; ++k)
+    for (const TuneExample& q : d.train)
+      data.train.push_back(with_top_k(d, guide_state, guide_trace(d, guide_state, q, 24, k * 100 + data.train.size()), 8));
+  LocalCommunicator comm;
+  StateTuner tuner(d.model, observer_options(kRecoverySteps, 24), data, comm);
+  const TrainResult r = tuner.run(false);
+  ASSERT_EQ(r.status, TrainStatus::kDone) << r.message;
+  const double after = d.agreement(tuner.state());
+  std::printf("observer (trace with top-8 log-probs, top-k KL): agreement -> %.3f, KL %.4f -> %.4f\n", after,
+              r.history.front().loss, r.history.back().loss);
+  EXPECT_LT(r.history.back().loss, 0.5 * r.history.front().loss);
+  EXPECT_GE(after, kObserverTopKAgreement);
+}
+
+// With every id listed the top-k KL is the full KL.
+TEST(Observer, TopKKlWithTheWholeVocabularyIsTheFullKl) {
+  at::manual_seed(5);
+  const int64_t B = 2, T = 3, V = 7;
+  const at::Tensor student = at::randn({B, T, V}, at::kDouble);
+  const at::Tensor teacher = at::log_softmax(at::randn({B, T, V}, at::kDouble), -1);
+  const at::Tensor mask = at::tensor({1, 1, 0, 1, 0, 1}, at::kLong).to(at::kBool).view({B, T});
+  const auto top = teacher.topk(V);
+  const at::Tensor full = masked_kl(student, teacher, mask);
+  const at::Tensor topk = masked_topk_kl(student, std::get<1>(top), std::get<0>(top).exp(), mask);
+  EXPECT_NEAR(topk.item<double>(), full.item<double>(), 1e-12);
+  // Fewer ids: a coarser comparison, never a larger divergence.
+  const auto top3 = teacher.topk(3);
+  EXPECT_LE(masked_topk_kl(student, std::get<1>(top3), std::get<0>(top3).exp(), mask).item<double>(),
+            full.item<double>() + 1e-12);
+}
+
+// Its gradient w.r.t. the student's logits matches central finite differences (float64).
+TEST(Observer, TopKKlGradientMatchesFiniteDifferences) {
+  at::manual_seed(7);
+  const int64_t B = 2, T = 2, V = 9, K = 3;
+  const at::Tensor logits = at::randn({B, T, V}, at::kDouble).set_requires_grad(true);
+  const auto top = at::log_softmax(at::randn({B, T, V}, at::kDouble), -1).topk(K);
+  const at::Tensor ids = std::get<1>(top), probs = std::get<0>(top).exp();
+  const at::Tensor mask = at::ones({B, T}, at::kBool);
+  masked_topk_kl(logits, ids, probs, mask).backward();
+  const at::Tensor grad = logits.grad().clone();
+  at::NoGradGuard no_grad;
+  const double h = 1e-6;
+  double worst = 0;
+  for (int64_t i = 0; i < logits.numel(); ++i) {
+    at::Tensor plus = logits.detach().clone(), minus = logits.detach().clone();
+    plus.view({-1})[i] += h;
+    minus.view({-1})[i] -= h;
+    const double fd = (masked_topk_kl(plus, ids, probs, mask).item<double>() -
+                       masked_topk_kl(minus, ids, probs, mask).item<double>()) / (2 * h);
+    worst = std::max(worst, std::abs(fd - grad.view({-1})[i].item<double>()));
+  }
+  EXPECT_LT(worst, 1e-7 * std::max(1.0, grad.abs().max().item<double>()));
+}
+
 }  // namespace
 }  // namespace statetune::workers

@@ -95,6 +95,8 @@ at::Tensor StateTuner::guide_logprobs(const TuneBatch& batch, const std::vector<
 at::Tensor StateTuner::loss_of(const TuneBatch& batch, const ModelState& init, ForwardTrace* trace,
                                const std::vector<size_t>& indices) const {
   const at::Tensor logits = model_.forward(batch.inputs, batch.lengths, &init, nullptr, trace);
+  if (guide_ == nullptr && batch.topk_ids.defined())  // a trace guide's top-k log-probs
+    return masked_topk_kl(logits, batch.topk_ids, batch.topk_probs, batch.mask);
   if (guide_ == nullptr) return masked_cross_entropy(logits, batch.targets, batch.mask);
   const at::Tensor teacher = guide_logprobs(batch, indices).to(logits.scalar_type());
   at::Tensor loss = masked_kl(logits, teacher, batch.mask);

@@ -1,5 +1,7 @@
 #include "statetune/workers/tuning_loss.h"
 
+#include <cmath>
+
 #include <algorithm>
 
 #include "statetune/common/error.h"
@@ -17,6 +19,24 @@ at::Tensor masked_kl(const at::Tensor& student_logits, const at::Tensor& teacher
   const at::Tensor kl = (teacher_logprobs.exp() * (teacher_logprobs - student)).sum(-1);
   const at::Tensor m = mask.to(kl.scalar_type());
   return (kl * m).sum() / m.sum().clamp_min(1);
+}
+
+at::Tensor masked_topk_kl(const at::Tensor& student_logits, const at::Tensor& topk_ids, const at::Tensor& topk_probs,
+                          const at::Tensor& mask) {
+  const at::Tensor logq = at::log_softmax(student_logits.to(at::kDouble), -1);
+  const at::Tensor listed_logq = logq.gather(-1, topk_ids);               // [B, T, K]
+  const at::Tensor p = topk_probs;                                         // guide, listed
+  const at::Tensor listed = (p * (p.clamp_min(1e-300).log() - listed_logq)).sum(-1);
+  const at::Tensor p_rest = (1.0 - p.sum(-1)).clamp_min(0.0);
+  // Unused slots carry probability 0 and may repeat id 0: count each listed id once in the
+  // student's listed mass by weighting with (p > 0).
+  const at::Tensor q_listed = (listed_logq.exp() * (p > 0).to(at::kDouble)).sum(-1);
+  const at::Tensor q_rest = (1.0 - q_listed).clamp_min(1e-12);
+  const at::Tensor rest = at::where(p_rest > 1e-12, p_rest * (p_rest.clamp_min(1e-300).log() - q_rest.log()),
+                                    at::zeros_like(p_rest));
+  const at::Tensor kl = listed + rest;
+  const at::Tensor m = mask.to(kl.scalar_type());
+  return ((kl * m).sum() / m.sum().clamp_min(1)).to(student_logits.scalar_type());
 }
 
 TuneBatch make_batch(const std::vector<TuneExample>& examples) {
@@ -45,6 +65,30 @@ TuneBatch make_batch(const std::vector<TuneExample>& examples) {
       in[i][t] = e.tokens[t];
       tg[i][t] = e.tokens[t + 1];
       mk[i][t] = e.is_target[t + 1] != 0;
+    }
+  }
+  int64_t K = 0;
+  for (const auto& e : examples) {
+    if (e.guide_top_k.empty()) continue;
+    ST_CHECK(e.guide_top_k.size() == e.tokens.size(), "example has {} tokens but {} guide top-k lists", e.tokens.size(),
+             e.guide_top_k.size());
+    for (const auto& row : e.guide_top_k) K = std::max<int64_t>(K, static_cast<int64_t>(row.size()));
+  }
+  if (K > 0) {
+    b.topk_ids = at::zeros({B, T, K}, at::kLong);
+    b.topk_probs = at::zeros({B, T, K}, at::kDouble);
+    auto ids = b.topk_ids.accessor<int64_t, 3>();
+    auto probs = b.topk_probs.accessor<double, 3>();
+    for (int64_t i = 0; i < B; ++i) {
+      const auto& e = examples[i];
+      ST_CHECK(!e.guide_top_k.empty(), "a batch mixes examples with and without guide top-k lists");
+      for (int64_t t = 0; t + 1 < static_cast<int64_t>(e.tokens.size()); ++t) {
+        const auto& row = e.guide_top_k[static_cast<size_t>(t + 1)];
+        for (size_t k = 0; k < row.size(); ++k) {
+          ids[i][t][static_cast<int64_t>(k)] = row[k].first;
+          probs[i][t][static_cast<int64_t>(k)] = std::exp(row[k].second);
+        }
+      }
     }
   }
   return b;
