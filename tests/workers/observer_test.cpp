@@ -5,6 +5,8 @@
 // trace files without log-probs give).
 #include <gtest/gtest.h>
 
+#include <ATen/Parallel.h>
+
 #include "distillation.h"
 #include "statetune/workers/generation.h"
 #include "statetune/workers/state_tuner.h"
@@ -13,6 +15,9 @@ namespace statetune::workers {
 namespace {
 
 TuneOptions observer_options(int64_t steps, int64_t batch) {
+  // Small matrices: one thread. Under `ctest -j2` two tests with two OpenMP threads each on 2
+  // cores spin against each other and run 10x slower.
+  at::set_num_threads(1);
   TuneOptions o;
   o.method = TuneMethod::kStandard;
   o.lr = 0.3;
