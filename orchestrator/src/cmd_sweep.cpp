@@ -87,9 +87,7 @@ void run_sweep(const SweepOptions& o) {
   sweeps::Sweep sweep = sweeps::load_sweep_file(o.sweep, o.overrides);
   set_default_checkpoints(sweep, o.out);
   SweepFlags flags;
-  flags.resume = o.resume;
   flags.retry_failed = o.retry_failed;
-  flags.restart = o.restart;
   if (!o.shard.empty()) std::tie(flags.shard, flags.shards) = parse_shard(o.shard);
 
   MPI_Comm group_comm = world.split_groups(o.ranks_per_run);

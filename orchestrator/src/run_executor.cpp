@@ -10,6 +10,7 @@
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
 #include "statetune/orchestrator/run_setup.h"
+#include "statetune/workers/checkpoint.h"
 #include "statetune/workers/state_file.h"
 
 namespace statetune::orchestrator {
@@ -72,11 +73,7 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
     if (!spec.guide.empty()) guide_model = load_guide(spec.guide, note);
     guide->model = guide_model ? guide_model.get() : &model;
     guide->alpha = spec.alpha;
-    if (!spec.guide_prefix.empty()) {
-      std::vector<int64_t> prefix{0};
-      for (int32_t id : tok.encode(spec.guide_prefix)) prefix.push_back(id);
-      guide->state = guide->model->prompt_state(prefix);
-    }
+    if (!spec.guide_prefix.empty()) guide->state = guide->model->prompt_state(prompt_tokens(tok, spec.guide_prefix));
   }
 
   workers::TuneData data;
@@ -106,10 +103,12 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
     report.seconds = total.seconds();
     return report;
   }
-  const workers::ModelState tuned = tuner.state().initial_state();
-  if (group.rank() == 0) workers::save_state_file(spec.output, tuned, model.config());
+  // The state-file tensors, built once: written to the file and kept for the results file.
+  const workers::TensorMap tuned =
+      workers::state_tensor_map(tuner.state().initial_state(), model.config(), spec.output);
+  if (group.rank() == 0) workers::save_checkpoint(spec.output, tuned);
   report.state_path = spec.output;
-  for (const auto& [name, tensor] : workers::state_tensor_map(tuned, model.config(), spec.output)) {
+  for (const auto& [name, tensor] : tuned) {
     const at::Tensor t = tensor.to(at::kFloat).contiguous();
     results::StateTensor st;
     st.name = name;

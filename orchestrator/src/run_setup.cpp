@@ -61,6 +61,12 @@ std::vector<workers::TuneExample> read_jsonl_examples(const std::string& path, c
 
 }  // namespace
 
+std::vector<int64_t> prompt_tokens(const data::Tokenizer& tokenizer, const std::string& text) {
+  std::vector<int64_t> ids{0};
+  for (int32_t id : tokenizer.encode(text)) ids.push_back(id);
+  return ids;
+}
+
 workers::TuneExample tokenize_example(const data::Tokenizer& tokenizer, const std::string& context,
                                       const std::string& target, int64_t max_tokens) {
   std::vector<int64_t> ctx = encode(tokenizer, context), tgt = encode(tokenizer, target);
@@ -84,8 +90,7 @@ workers::TuneOptions tune_options_from(const sweeps::RunSpec& s, const data::Tok
   o.tune_shift = s.shift == sweeps::Shift::kTune;
   o.linear = s.linear;
   if (s.init == sweeps::Init::kPrompt) {
-    o.init_prompt = {0};
-    for (int64_t id : encode(tokenizer, s.init_prompt)) o.init_prompt.push_back(id);
+    o.init_prompt = prompt_tokens(tokenizer, s.init_prompt);
   }
   o.kernel.M = s.M;
   o.kernel.kmeans = s.support == sweeps::Support::kKmeans;

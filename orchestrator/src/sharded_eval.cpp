@@ -3,8 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include "statetune/common/error.h"
-#include "statetune/data/eval_records.h"
-#include "statetune/workers/evaluator.h"
 
 namespace statetune::orchestrator {
 namespace {
@@ -19,6 +17,24 @@ std::vector<nlohmann::json> gather_shares(workers::Communicator& group, const nl
 
 }  // namespace
 
+nlohmann::json raw_outcome(const workers::Evaluator& evaluator, const data::RenderedBenchmark& b, size_t i) {
+  if (!b.mc.empty()) return evaluator.score(b.mc[i]).loglik;
+  const data::GenRecord r = evaluator.generate(b.gen[i]);
+  return {r.completion, r.generated_tokens};
+}
+
+results::EvalItem decide_item(const data::RenderedBenchmark& b, size_t i, const nlohmann::json& raw,
+                              const std::string& phase, data::McRecord* mc, data::GenRecord* gen) {
+  if (!b.mc.empty()) {
+    const data::McRecord r = data::decide_mc(b.mc.at(i), raw.get<std::vector<double>>());
+    if (mc) *mc = r;
+    return {phase, r.id, std::to_string(r.pred), std::to_string(r.gold), r.correct, r.loglik};
+  }
+  const data::GenRecord r = data::decide_gen(b.gen.at(i), raw[0].get<std::string>(), raw[1].get<int64_t>());
+  if (gen) *gen = r;
+  return {phase, r.id, r.strict, r.gold, r.strict_correct, {}};
+}
+
 PhaseEval evaluate_benchmark(const workers::Rwkv7Model& model, const data::Tokenizer& tokenizer,
                              const workers::ModelState& initial, const data::RenderedBenchmark& b,
                              workers::Communicator& group, const std::string& phase) {
@@ -26,31 +42,25 @@ PhaseEval evaluate_benchmark(const workers::Rwkv7Model& model, const data::Token
   const workers::Evaluator evaluator(model, tokenizer, &initial);
   const size_t rank = static_cast<size_t>(group.rank()), ranks = static_cast<size_t>(group.size());
   nlohmann::json mine{{"i", nlohmann::json::array()}, {"out", nlohmann::json::array()}};
-  for (size_t i = rank; i < b.mc.size(); i += ranks) {
+  for (size_t i = rank; i < b.size(); i += ranks) {
     mine["i"].push_back(i);
-    mine["out"].push_back(evaluator.score(b.mc[i]).loglik);
-  }
-  for (size_t i = rank; i < b.gen.size(); i += ranks) {
-    const data::GenRecord r = evaluator.generate(b.gen[i]);
-    mine["i"].push_back(i);
-    mine["out"].push_back({r.completion, r.generated_tokens});
+    mine["out"].push_back(raw_outcome(evaluator, b, i));
   }
   std::vector<data::McRecord> mc(b.mc.size());
   std::vector<data::GenRecord> gen(b.gen.size());
+  std::vector<results::EvalItem> items(b.size());
   size_t seen = 0;
   for (const nlohmann::json& share : gather_shares(group, mine)) {
     for (size_t k = 0; k < share["i"].size(); ++k, ++seen) {
       const auto i = share["i"][k].get<size_t>();
-      if (!b.mc.empty()) {
-        mc.at(i) = data::decide_mc(b.mc[i], share["out"][k].get<std::vector<double>>());
-      } else {
-        gen.at(i) = data::decide_gen(b.gen[i], share["out"][k][0].get<std::string>(), share["out"][k][1].get<int64_t>());
-      }
+      items.at(i) = decide_item(b, i, share["out"][k], phase, b.mc.empty() ? nullptr : &mc[i],
+                                b.gen.empty() ? nullptr : &gen[i]);
     }
   }
   ST_CHECK(seen == b.size(), "sharded evaluation: gathered {} of {} items", seen, b.size());
 
   PhaseEval out;
+  out.items = std::move(items);
   if (!b.mc.empty()) {
     const data::McSummary s = data::summarise(mc);
     out.metrics.emplace_back("acc", s.overall.rate());
@@ -58,14 +68,10 @@ PhaseEval evaluate_benchmark(const workers::Rwkv7Model& model, const data::Token
     // WinoGrande normalises by the context and does not report it).
     if (b.benchmark == data::Benchmark::arc_challenge) out.metrics.emplace_back("acc_norm", s.overall.rate_norm());
     for (const auto& [subject, a] : s.by_subject) out.metrics.emplace_back("mmlu/acc/" + subject, a.rate());
-    for (const data::McRecord& r : mc) {
-      out.items.push_back({phase, r.id, std::to_string(r.pred), std::to_string(r.gold), r.correct, r.loglik});
-    }
   } else {
     const data::Accuracy a = data::summarise(gen);
     out.metrics.emplace_back("exact_match_strict", a.rate());
     out.metrics.emplace_back("exact_match_flexible", a.rate_norm());
-    for (const data::GenRecord& r : gen) out.items.push_back({phase, r.id, r.strict, r.gold, r.strict_correct, {}});
   }
   return out;
 }

@@ -7,6 +7,12 @@
 namespace statetune::orchestrator {
 namespace {
 
+std::size_t element_count(const std::vector<std::int64_t>& shape) {
+  std::size_t n = 1;
+  for (std::int64_t d : shape) n *= static_cast<std::size_t>(d);
+  return n;
+}
+
 // JSON has no NaN: a missing value (kMissing) travels as null.
 nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 double number(const nlohmann::json& j) { return j.is_null() ? results::kMissing : j.get<double>(); }
@@ -108,11 +114,7 @@ void send_state(const RunReport& report, int to) {
 
 void receive_state(int from, RunReport& report) {
   std::size_t total = 0;
-  for (const auto& t : report.state) {
-    std::size_t n = 1;
-    for (std::int64_t d : t.shape) n *= static_cast<std::size_t>(d);
-    total += n;
-  }
+  for (const auto& t : report.state) total += element_count(t.shape);
   std::vector<float> values(total);
   MPI_Status status;
   MPI_CHECK(MPI_Recv(values.data(), static_cast<int>(total), MPI_FLOAT, from, kResultState, MPI_COMM_WORLD, &status));
@@ -122,8 +124,7 @@ void receive_state(int from, RunReport& report) {
            total);
   std::size_t offset = 0;
   for (auto& t : report.state) {
-    std::size_t n = 1;
-    for (std::int64_t d : t.shape) n *= static_cast<std::size_t>(d);
+    const std::size_t n = element_count(t.shape);
     t.values.assign(values.begin() + static_cast<std::ptrdiff_t>(offset),
                     values.begin() + static_cast<std::ptrdiff_t>(offset + n));
     offset += n;

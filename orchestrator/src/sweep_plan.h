@@ -14,9 +14,7 @@
 namespace statetune::orchestrator {
 
 struct SweepFlags {
-  bool resume = false;        // continue an existing results file
   bool retry_failed = false;  // run failed/diverged runs again
-  bool restart = false;       // ignore partial checkpoints
   int shard = 0, shards = 1;  // --shard I/K: runs whose index % K == I
 };
 

@@ -57,7 +57,6 @@ void SweepProgress::redraw() {
 
 void SweepProgress::started() {
   ++running_;
-  ++started_;
   if (tty_) redraw();  // plain output: one status line per finished run is enough
 }
 

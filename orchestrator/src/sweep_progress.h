@@ -25,7 +25,7 @@ class SweepProgress {
   std::string status_line() const;
   void redraw();
 
-  std::size_t total_, done_ = 0, failed_ = 0, running_ = 0, started_ = 0;
+  std::size_t total_, done_ = 0, failed_ = 0, running_ = 0;
   int groups_;
   bool tty_;
   Timer timer_;

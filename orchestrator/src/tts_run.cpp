@@ -7,6 +7,7 @@
 
 #include "guide_cache.h"
 #include "guide_questions.h"
+#include "sharded_eval.h"
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
 #include "statetune/data/eval_records.h"
@@ -18,22 +19,6 @@
 #include "statetune/workers/test_time_scaling.h"
 
 namespace statetune::orchestrator {
-namespace {
-
-std::vector<int64_t> encode_question(const data::Tokenizer& tok, const std::string& prompt) {
-  std::vector<int64_t> ids{0};
-  for (int32_t id : tok.encode(prompt)) ids.push_back(id);
-  return ids;
-}
-
-// One item's raw outcome on this rank (gathered as JSON, decided on every rank).
-nlohmann::json item_outcome(const workers::Evaluator& ev, const data::RenderedBenchmark& b, size_t i) {
-  if (!b.mc.empty()) return ev.score(b.mc[i]).loglik;
-  const data::GenRecord r = ev.generate(b.gen[i]);
-  return {r.completion, r.generated_tokens};
-}
-
-}  // namespace
 
 RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
   Timer total;
@@ -54,7 +39,7 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
   if (!spec.guide.empty()) guide_model = load_guide(spec.guide, note);
   const workers::Rwkv7Model* guide = guide_model ? guide_model.get() : (spec.guide_traces.empty() ? &student : nullptr);
   workers::ModelState guide_state;
-  if (guide != nullptr && !spec.guide_prefix.empty()) guide_state = guide->prompt_state(encode_question(tok, spec.guide_prefix));
+  if (guide != nullptr && !spec.guide_prefix.empty()) guide_state = guide->prompt_state(prompt_tokens(tok, spec.guide_prefix));
   ST_CHECK(spec.tts_mode != sweeps::TtsMode::kReinforce || guide_state.empty(),
            "{}: tts_mode reinforce scores samples with the guide read from zeros; guide_prefix is not supported there",
            spec.model);
@@ -81,9 +66,9 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
   size_t done_here = 0;
   for (size_t i = rank; i < questions.size(); i += ranks) {
     const GuideQuestion& q = questions[i];
-    const std::vector<int64_t> question = encode_question(tok, q.prompt);
+    const std::vector<int64_t> question = prompt_tokens(tok, q.prompt);
     Timer plain_timer;
-    nlohmann::json before = item_outcome(plain, b, i);
+    nlohmann::json before = raw_outcome(plain, b, i);
     const double plain_seconds = plain_timer.seconds();
 
     // The guide's chain of thought: from the trace file, or written by the guide model
@@ -116,8 +101,8 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
     const workers::ModelState adapted = workers::adapt_state(student, start, question, thought, guide, opts, &stats);
     if (opts.mode == workers::TtsMode::kReinforce) guide_tokens = stats.guide_tokens;
     const workers::Evaluator tuned(student, tok, &adapted);
-    nlohmann::json after = item_outcome(tuned, b, i);
-    nlohmann::json by_guide = guide_eval ? item_outcome(*guide_eval, b, i) : nlohmann::json(nullptr);
+    nlohmann::json after = raw_outcome(tuned, b, i);
+    nlohmann::json by_guide = guide_eval ? raw_outcome(*guide_eval, b, i) : nlohmann::json(nullptr);
     mine.push_back({{"i", i},
                     {"before", before},
                     {"after", after},
@@ -160,15 +145,7 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
     ST_CHECK(!o.is_null(), "tts: question {} was not scored by any rank", i);
     auto decide = [&](const nlohmann::json& raw, const std::string& phase, Tally& t) {
       if (raw.is_null()) return;
-      results::EvalItem item;
-      item.phase = phase;
-      if (!b.mc.empty()) {
-        const data::McRecord r = data::decide_mc(b.mc[i], raw.get<std::vector<double>>());
-        item = {phase, r.id, std::to_string(r.pred), std::to_string(r.gold), r.correct, r.loglik};
-      } else {
-        const data::GenRecord r = data::decide_gen(b.gen[i], raw[0].get<std::string>(), raw[1].get<int64_t>());
-        item = {phase, r.id, r.strict, r.gold, r.strict_correct, {}};
-      }
+      results::EvalItem item = decide_item(b, i, raw, phase);
       ++t.n;
       t.correct += item.correct;
       report.items.push_back(std::move(item));

@@ -26,6 +26,10 @@ struct RunExamples {
 // from the front (the target is kept whole when it fits).
 RunExamples load_run_examples(const sweeps::RunSpec& spec, const data::Tokenizer& tokenizer);
 
+// Token 0 (end-of-text, as every prompt begins) then the text's tokens: a prompt the model reads
+// from its initial state (init_prompt, a guide's prefix, a tts question).
+std::vector<int64_t> prompt_tokens(const data::Tokenizer& tokenizer, const std::string& text);
+
 workers::TuneExample tokenize_example(const data::Tokenizer& tokenizer, const std::string& context,
                                       const std::string& target, int64_t max_tokens);
 
