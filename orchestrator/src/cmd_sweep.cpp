@@ -55,10 +55,13 @@ std::map<std::string, results::RunStatus> existing_statuses(const std::string& o
 // One run on this rank's group; every failure becomes a report (the study goes on).
 RunReport run_one(const sweeps::SweepRun& run, workers::Communicator& group, const SweepOptions& o,
                   const std::function<bool()>& stop, bool verbose) {
-  std::filesystem::create_directories(std::filesystem::path(run.spec.checkpoint).parent_path());
-  if (!run.spec.output.empty())
-    std::filesystem::create_directories(std::filesystem::absolute(run.spec.output).parent_path());
   RunControl control;
+  // Only once the run has loaded: a run that fails at load leaves no empty folders behind.
+  control.prepare_outputs = [&run] {
+    std::filesystem::create_directories(std::filesystem::path(run.spec.checkpoint).parent_path());
+    if (!run.spec.output.empty())
+      std::filesystem::create_directories(std::filesystem::absolute(run.spec.output).parent_path());
+  };
   control.resume = !o.restart;
   control.stop_requested = stop;
   if (verbose) control.note = [&run](const std::string& text) { log::info("run {}: {}", run.hash, text); };

@@ -11,6 +11,7 @@
 #include "statetune/common/timer.h"
 #include "statetune/orchestrator/run_setup.h"
 #include "statetune/workers/checkpoint.h"
+#include "statetune/workers/guide_examples.h"
 #include "statetune/workers/state_file.h"
 
 namespace statetune::orchestrator {
@@ -60,8 +61,6 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
   const data::Tokenizer tok = data::Tokenizer::load(spec.vocab);
   const workers::Rwkv7Model model = workers::Rwkv7Model::load(spec.model);
   RunExamples ex = load_run_examples(spec, tok);
-  note(fmt::format("data: {} training examples{}", ex.train.size(),
-                   ex.skipped ? fmt::format(", {} malformed records skipped", ex.skipped) : ""));
 
   std::shared_ptr<const workers::Rwkv7Model> guide_model;
   std::unique_ptr<workers::GuideTarget> guide;
@@ -75,6 +74,21 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
     guide->alpha = spec.alpha;
     if (!spec.guide_prefix.empty()) guide->state = guide->model->prompt_state(prompt_tokens(tok, spec.guide_prefix));
   }
+  if (!ex.guide_questions.empty()) {
+    ST_CHECK(guide != nullptr, "guide_generate_tokens: needs a guide model (or the model itself after guide_prefix)");
+    Timer writing;
+    ex.train = workers::guide_written_examples(*guide->model, guide->state, ex.guide_questions,
+                                               spec.guide_generate_tokens, spec.max_tokens, group);
+    int64_t written = 0;
+    for (const workers::TuneExample& e : ex.train)
+      for (uint8_t t : e.is_target) written += t;
+    note(fmt::format("guide text: {:.1f} tokens per training question written by the guide (at most {}, greedy), "
+                     "{:.1f} s over {} rank(s)",
+                     static_cast<double>(written) / static_cast<double>(ex.train.size()), spec.guide_generate_tokens,
+                     writing.seconds(), group.size()));
+  }
+  note(fmt::format("data: {} training examples{}", ex.train.size(),
+                   ex.skipped ? fmt::format(", {} malformed records skipped", ex.skipped) : ""));
 
   workers::TuneData data;
   data.train = ex.train;
@@ -90,6 +104,7 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
   const PhaseEval before = evaluate_phase(model, tok, ex, tuner, group, "before");
   if (!before.metrics.empty()) note("before tuning: " + describe(before));
 
+  if (control.prepare_outputs) control.prepare_outputs();
   workers::TrainResult result = tuner.run(control.resume, [&](const workers::StepMetrics& m) {
     if (control.on_step) control.on_step(m);
     if (control.stop_requested && control.stop_requested()) tuner.request_stop();

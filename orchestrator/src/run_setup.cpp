@@ -59,6 +59,13 @@ std::vector<workers::TuneExample> read_jsonl_examples(const std::string& path, c
   return out;
 }
 
+// An example's tokens before its first target: the question of a JSONL example.
+std::vector<int64_t> context_of(const workers::TuneExample& e) {
+  size_t n = 1;
+  while (n < e.tokens.size() && !e.is_target[n]) ++n;
+  return {e.tokens.begin(), e.tokens.begin() + static_cast<std::ptrdiff_t>(n)};
+}
+
 }  // namespace
 
 std::vector<int64_t> prompt_tokens(const data::Tokenizer& tokenizer, const std::string& text) {
@@ -69,16 +76,7 @@ std::vector<int64_t> prompt_tokens(const data::Tokenizer& tokenizer, const std::
 
 workers::TuneExample tokenize_example(const data::Tokenizer& tokenizer, const std::string& context,
                                       const std::string& target, int64_t max_tokens) {
-  std::vector<int64_t> ctx = encode(tokenizer, context), tgt = encode(tokenizer, target);
-  ST_CHECK(!tgt.empty(), "an example's target is empty");
-  const int64_t room = max_tokens - 1;  // token 0 comes first
-  if (static_cast<int64_t>(tgt.size()) > room) tgt.resize(static_cast<size_t>(std::max<int64_t>(room, 1)));
-  const int64_t keep_ctx = std::max<int64_t>(0, room - static_cast<int64_t>(tgt.size()));
-  if (static_cast<int64_t>(ctx.size()) > keep_ctx) ctx.erase(ctx.begin(), ctx.end() - keep_ctx);
-  workers::TuneExample e{{0}, {0}};
-  for (int64_t id : ctx) e.tokens.push_back(id), e.is_target.push_back(0);
-  for (int64_t id : tgt) e.tokens.push_back(id), e.is_target.push_back(1);
-  return e;
+  return workers::target_example(prompt_tokens(tokenizer, context), encode(tokenizer, target), max_tokens);
 }
 
 workers::TuneOptions tune_options_from(const sweeps::RunSpec& s, const data::Tokenizer& tokenizer) {
@@ -123,10 +121,17 @@ RunExamples load_run_examples(const sweeps::RunSpec& s, const data::Tokenizer& t
   ST_CHECK(s.guide_traces.empty() || s.data.benchmark != sweeps::Benchmark::kJsonl || s.method == sweeps::Method::kTts,
            "{}: guide_traces: traces are matched to benchmark items by id; a jsonl training file has none",
            s.guide_traces);
+  // The guide writes its own text after each question (run_executor, once the guide is loaded).
+  const bool guide_writes = s.target == sweeps::Target::kGuide && s.method != sweeps::Method::kTts &&
+                            s.guide_generate_tokens > 0;
   if (s.data.benchmark == sweeps::Benchmark::kJsonl) {
     out.train = read_jsonl_examples(s.data.train, tok, s.max_tokens, s.data.train_limit, skip, out.skipped);
     if (!s.data.eval.empty())
       out.eval = read_jsonl_examples(s.data.eval, tok, s.max_tokens, s.data.eval_limit, skip, out.skipped);
+    if (guide_writes) {
+      for (const workers::TuneExample& e : out.train) out.guide_questions.push_back(context_of(e));
+      out.train.clear();
+    }
     return out;
   }
   data::BenchmarkOptions bo;
@@ -157,13 +162,19 @@ RunExamples load_run_examples(const sweeps::RunSpec& s, const data::Tokenizer& t
       out.train.push_back(std::move(e));
       if (s.data.train_limit > 0 && static_cast<int64_t>(out.train.size()) >= s.data.train_limit) break;
     }
+  } else if (guide_writes) {
+    // Each training question as the guide reads it (never its answer), for the guide to write after.
+    for (const GuideQuestion& q : guide_questions(train)) {
+      out.guide_questions.push_back(prompt_tokens(tok, q.prompt));
+      if (s.data.train_limit > 0 && static_cast<int64_t>(out.guide_questions.size()) >= s.data.train_limit) break;
+    }
   } else {
     for (const auto& ex : data::training_examples(train)) {
       out.train.push_back(tokenize_example(tok, ex.context, ex.target, s.max_tokens));
       if (s.data.train_limit > 0 && static_cast<int64_t>(out.train.size()) >= s.data.train_limit) break;
     }
   }
-  ST_CHECK(!out.train.empty(), "{}: no training examples", s.data.train);
+  ST_CHECK(!out.train.empty() || !out.guide_questions.empty(), "{}: no training examples", s.data.train);
   if (!s.data.eval.empty()) {
     out.eval_benchmark = data::load_benchmark(b, s.data.eval, bo);
     out.skipped += out.eval_benchmark.skipped;

@@ -40,9 +40,6 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
   const workers::Rwkv7Model* guide = guide_model ? guide_model.get() : (spec.guide_traces.empty() ? &student : nullptr);
   workers::ModelState guide_state;
   if (guide != nullptr && !spec.guide_prefix.empty()) guide_state = guide->prompt_state(prompt_tokens(tok, spec.guide_prefix));
-  ST_CHECK(spec.tts_mode != sweeps::TtsMode::kReinforce || guide_state.empty(),
-           "{}: tts_mode reinforce scores samples with the guide read from zeros; guide_prefix is not supported there",
-           spec.model);
   std::unique_ptr<data::GuideTraces> traces;
   if (!spec.guide_traces.empty()) traces = std::make_unique<data::GuideTraces>(data::GuideTraces::load(spec.guide_traces, tok));
 
@@ -98,7 +95,7 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
     const double guide_seconds = guide_timer.seconds();
     opts.seed = static_cast<uint64_t>(spec.seed) * 1000003u + i;  // per question, independent of the sharding
     workers::TtsStats stats;
-    const workers::ModelState adapted = workers::adapt_state(student, start, question, thought, guide, opts, &stats);
+    const workers::ModelState adapted = workers::adapt_state(student, start, question, thought, guide, guide_state, opts, &stats);
     if (opts.mode == workers::TtsMode::kReinforce) guide_tokens = stats.guide_tokens;
     const workers::Evaluator tuned(student, tok, &adapted);
     nlohmann::json after = raw_outcome(tuned, b, i);

@@ -108,6 +108,17 @@ bool is(const ConfigValues& values, const std::string& key, const char* name) {
   const auto* text = value ? std::get_if<std::string>(value) : nullptr;
   return text && *text == name;
 }
+// A text key set to something (keys with a default are always present, maybe empty).
+bool given(const ConfigValues& values, const std::string& key) {
+  const Value* value = values.find(key);
+  const auto* text = value ? std::get_if<std::string>(value) : nullptr;
+  return text && !text->empty();
+}
+bool positive(const ConfigValues& values, const std::string& key) {
+  const Value* value = values.find(key);
+  const auto* n = value ? std::get_if<std::int64_t>(value) : nullptr;
+  return n && *n > 0;
+}
 bool kernel_like(const ConfigValues& v) { return is(v, "method", "kernel") || is(v, "method", "dbp"); }
 bool dbp(const ConfigValues& v) { return is(v, "method", "dbp"); }
 
@@ -206,11 +217,21 @@ std::vector<RunField> make_run_fields() {
            FieldSpec("tts_guide_tokens", "tokens of chain of thought the guide model writes per question")
                .at_least(1)
                .applies_when("method: tts, tts_mode: distill, no guide_traces",
-                             [](const ConfigValues& v) { return tts(v) && !is(v, "tts_mode", "reinforce") && !v.has("guide_traces"); })),
+                             [](const ConfigValues& v) { return tts(v) && !is(v, "tts_mode", "reinforce") && !given(v, "guide_traces"); })),
       bind(&RunSpec::tts_samples, reinforce_key("tts_samples", "continuations sampled from the student per step").at_least(2)),
       bind(&RunSpec::tts_sample_tokens, reinforce_key("tts_sample_tokens", "tokens per sampled continuation").at_least(1)),
       bind(&RunSpec::tts_temperature, reinforce_key("tts_temperature", "the student's sampling temperature").above(0)),
       bind(&RunSpec::alpha, guide_key("alpha", "weight of the gold-label CE added to the guide KL").at_least(0)),
+      // 0 (the default) is left out of the run's identity, so runs from before the key keep their hash.
+      bind(&RunSpec::guide_generate_tokens,
+           FieldSpec("guide_generate_tokens",
+                     "tokens the guide model writes (greedy) after each training question, the KL then over its text; "
+                     "0: over the training examples")
+               .at_least(0)
+               .applies_when("target: guide, no guide_traces, not method tts; > 0", [](const ConfigValues& v) {
+                 return is(v, "target", "guide") && !tts(v) && !given(v, "guide_traces") &&
+                        positive(v, "guide_generate_tokens");
+               })),
 
       bind(&DataSpec::benchmark, F("benchmark", "the task and its file format").required()),
       bind(&DataSpec::train, F("train", "training examples").path().required()),

@@ -14,6 +14,16 @@ void check_run_rules(const RunSpec& run, const ConfigValues& resolved) {
   ST_CHECK(run.target != Target::kGuide || !run.guide.empty() || !run.guide_prefix.empty() || !run.guide_traces.empty(),
            "{}: key 'guide_prefix': required when target is 'guide' and no 'guide' model or 'guide_traces' is given",
            resolved.where("target"));
+  if (run.target == Target::kGuide && run.method != Method::kTts && run.guide_generate_tokens > 0) {
+    ST_CHECK(run.guide_traces.empty(),
+             "{}: key 'guide_generate_tokens': the guide's text comes from 'guide_traces' here; set one of them",
+             resolved.where("guide_generate_tokens"));
+    // The examples hold the guide's text, not the gold answers: there is no gold to add.
+    ST_CHECK(run.alpha == 0,
+             "{}: key 'alpha': adds the gold answers' cross-entropy, but with 'guide_generate_tokens' the training "
+             "examples are the guide's own text; set alpha to 0",
+             resolved.where("alpha"));
+  }
   if (run.method == Method::kTts) {
     ST_CHECK(!run.data.eval.empty(), "{}: key 'data.eval': required with method tts (its questions are adapted to)",
              resolved.where("method"));

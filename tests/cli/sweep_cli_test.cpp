@@ -284,4 +284,32 @@ TEST_F(SweepCli, RefusesAnExistingStudyWithoutResumeAndAnotherSweepWithResume) {
   EXPECT_EQ(other.code, 1) << other.output;
 }
 
+// A run that fails at load (here: a missing vocabulary) leaves no empty output or checkpoint
+// folders behind; the same sweep with the vocabulary creates them as it writes.
+TEST_F(SweepCli, ARunThatFailsAtLoadLeavesNoFoldersBehind) {
+  const std::string sweep = dir_ + "/noload.yaml";
+  std::ofstream(sweep) << "base:\n  model: m.pth\n  vocab: missing_vocab.txt\n  output: noload/out/{hash}.pth\n"
+                       << "  steps: 2\n  batch: 3\n  lr: 0.1\n"
+                       << "  data:\n    benchmark: jsonl\n    train: train.jsonl\n"
+                       << "grid:\n  seed: [0, 1]\n";
+  const auto failed = run_statetune(fmt::format("sweep {} --out {}/noload.h5", sweep, dir_));
+  EXPECT_EQ(failed.code, 1) << failed.output;
+  EXPECT_NE(failed.output.find("0 done, 2 failed"), std::string::npos) << failed.output;
+  EXPECT_NE(failed.output.find("missing_vocab.txt"), std::string::npos) << failed.output;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/noload")) << "output folder left behind";
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/noload.h5.checkpoints")) << "checkpoint folder left behind";
+  const auto explicit_checkpoint = run_statetune(
+      fmt::format("sweep {0} --out {1}/noload_ckpt.h5 checkpoint={1}/noload_ckpt/{{hash}}.pth", sweep, dir_));
+  EXPECT_EQ(explicit_checkpoint.code, 1) << explicit_checkpoint.output;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/noload_ckpt")) << "checkpoint folder left behind";
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/noload")) << "output folder left behind";
+
+  const auto ok = run_statetune(fmt::format("sweep {0} --out {1}/noload_ok.h5 vocab={1}/vocab.txt", sweep, dir_));
+  ASSERT_EQ(ok.code, 0) << ok.output;
+  size_t states = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir_ + "/noload/out")) states += f.path().extension() == ".pth";
+  EXPECT_EQ(states, 2u);
+  EXPECT_TRUE(std::filesystem::is_directory(dir_ + "/noload_ok.h5.checkpoints"));
+}
+
 }  // namespace

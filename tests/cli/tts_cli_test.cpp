@@ -108,6 +108,60 @@ TEST_F(TtsCli, ObserverTunesOnTheGuidesTracesNotTheGoldAnswers) {
   EXPECT_NE(missing.output.find("one_trace.jsonl: no trace for example 'q1'"), std::string::npos) << missing.output;
 }
 
+// Observer tuning over the guide's own text: the guide model writes after each training
+// question, the KL is over what it wrote; the key is part of the run's config, and a 2-rank
+// group (the questions shared out to write) gives the 1-rank curve.
+TEST_F(TtsCli, ObserverTunesOverTheTextTheGuideModelWrites) {
+  const std::string path = dir_ + "/observer_written.yaml";
+  std::ofstream(path) << "model: m.pth\nvocab: vocab.txt\noutput: observer_written.pth\nmethod: standard\n"
+                      << "target: guide\nguide: g.pth\nguide_generate_tokens: 5\nsteps: 3\nbatch: 2\nlr: 0.1\n"
+                      << "data:\n  benchmark: arc_challenge\n  train: arc.jsonl\n";
+  const CommandResult r = run_statetune("tune " + path);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("guide text: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("tokens per training question written by the guide (at most 5, greedy)"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("data: 5 training examples"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("guide_generate_tokens: 5\n"), std::string::npos) << "the resolved config\n" << r.output;
+  std::ifstream saved(dir_ + "/observer_written.pth.config.yaml");
+  const std::string config((std::istreambuf_iterator<char>(saved)), {});
+  EXPECT_NE(config.find("guide_generate_tokens: 5\n"), std::string::npos) << config;
+
+  const std::string sweep = dir_ + "/observer_written_sweep.yaml";
+  std::ofstream(sweep) << "base:\n  model: m.pth\n  vocab: vocab.txt\n  output: written/{hash}.pth\n  target: guide\n"
+                       << "  guide: g.pth\n  guide_prefix: Think.\n  steps: 3\n  batch: 3\n  lr: 0.1\n"
+                       << "  data:\n    benchmark: arc_challenge\n    train: arc.jsonl\n"
+                       << "grid:\n  guide_generate_tokens: [0, 6]\n";
+  ASSERT_EQ(run_statetune(fmt::format("sweep {} --out {}/written_one.h5", sweep, dir_)).code, 0);
+  const CommandResult two = statetune::testing::run_command(fmt::format(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 {} sweep {} --out "
+      "{}/written_two.h5 --ranks-per-run 2",
+      statetune::testing::statetune_binary(), sweep, dir_));
+  ASSERT_EQ(two.code, 0) << two.output;
+  const auto a = statetune::results::StudyReader::open(dir_ + "/written_one.h5");
+  const auto b = statetune::results::StudyReader::open(dir_ + "/written_two.h5");
+  ASSERT_EQ(a.hashes().size(), 2u) << "0 and 6 are two runs";
+  ASSERT_EQ(a.hashes(), b.hashes());
+  std::vector<double> first_losses;
+  for (const auto& hash : a.hashes()) {
+    const auto ma = a.metrics(hash), mb = b.metrics(hash);
+    ASSERT_EQ(ma.size(), 3u);
+    ASSERT_EQ(ma.size(), mb.size());
+    for (size_t i = 0; i < ma.size(); ++i) EXPECT_NEAR(ma[i].loss, mb[i].loss, 1e-5 * std::abs(ma[i].loss)) << hash;
+    first_losses.push_back(ma[0].loss);
+  }
+  EXPECT_NE(first_losses[0], first_losses[1]) << "the guide's text and the training examples are different losses";
+}
+
+TEST_F(TtsCli, ReinforceWithTheModelItselfAfterAPrefixAsTheGuide) {
+  const CommandResult r = run_statetune(
+      "tune " + config("reinforce_prefix", "guide_prefix: Think step by step.\ntts_mode: reinforce\ntts_samples: 2\n"
+                                           "tts_sample_tokens: 3\n"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("tts on 5 questions"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("after tuning:  guide/acc "), std::string::npos) << r.output;
+}
+
 TEST_F(TtsCli, ShardedOverTwoRanksInASweepGivesTheOneRankResults) {
   const std::string sweep = dir_ + "/tts_sweep.yaml";
   std::ofstream(sweep) << "base:\n  model: m.pth\n  vocab: vocab.txt\n  output: out/{hash}.pth\n  method: tts\n"

@@ -6,6 +6,7 @@
 #include "small_config.h"
 #include "statetune/orchestrator/mpi_communicator.h"
 #include "statetune/orchestrator/mpi_world.h"
+#include "statetune/workers/guide_examples.h"
 #include "statetune/workers/init_model.h"
 #include "statetune/workers/state_tuner.h"
 
@@ -127,6 +128,24 @@ TEST_P(DataParallel, WorldEqualsOneRankOnTheSameGlobalBatch) {
   world.all_reduce_sum(sum);
   for (size_t i = 0; i < mine.size(); ++i)
     EXPECT_LE((sum[i] / world_size() - mine[i]).abs().max().item<double>(), 1e-12) << "ranks disagree on tensor " << i;
+}
+
+// Observer tuning over the guide's own text: the questions are shared out over the ranks
+// and the texts gathered; every rank holds the one-rank examples, in question order.
+TEST(GuideWrittenExamples, WorldEqualsOneRank) {
+  MpiCommunicator world(MPI_COMM_WORLD);
+  MpiCommunicator self(MPI_COMM_SELF);
+  const workers::Rwkv7Model guide(workers::init_random_model(testing::small_config(2, 97), 5), "random", at::kDouble);
+  std::vector<std::vector<int64_t>> questions;
+  for (const auto& e : examples(7, 23)) questions.push_back(e.tokens);
+  const workers::ModelState prefix = guide.prompt_state(questions.back());
+  const auto one = workers::guide_written_examples(guide, prefix, questions, 6, 1024, self);
+  const auto all = workers::guide_written_examples(guide, prefix, questions, 6, 1024, world);
+  ASSERT_EQ(one.size(), all.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    EXPECT_EQ(one[i].tokens, all[i].tokens) << "question " << i;
+    EXPECT_EQ(one[i].is_target, all[i].is_target) << "question " << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, DataParallel,

@@ -93,6 +93,39 @@ TEST(CanonicalHash, KeysThatDoNotApplyToTheMethodAreDropped) {
   EXPECT_EQ(hash_of(kMinimalRun, {"init_prompt=hello"}), hash_of(kMinimalRun));
 }
 
+TEST(CanonicalHash, GuideGeneratedTextIsPartOfTheRunsIdentity) {
+  const std::vector<std::string> observer = {"target=guide", "guide_prefix=Think."};
+  const std::string plain = hash_of(kMinimalRun, observer);
+  auto with = [&](const std::vector<std::string>& more) {
+    std::vector<std::string> o = observer;
+    o.insert(o.end(), more.begin(), more.end());
+    return hash_of(kMinimalRun, o);
+  };
+  // 0 (the default) is today's behaviour and keeps the hash runs had before the key existed.
+  EXPECT_EQ(with({"guide_generate_tokens=0"}), plain);
+  EXPECT_NE(with({"guide_generate_tokens=16"}), plain);
+  EXPECT_NE(with({"guide_generate_tokens=16"}), with({"guide_generate_tokens=32"}));
+  const auto dir = temp_dir("canonical_generate");
+  std::vector<std::string> o = observer;
+  o.push_back("guide_generate_tokens=16");
+  EXPECT_NE(run_canonical_text(load_run_file(write_text(dir, "run.yaml", kMinimalRun), o)).find("guide_generate_tokens: 16\n"),
+            std::string::npos);
+  // It only acts with target: guide.
+  EXPECT_EQ(hash_of(kMinimalRun, {"guide_generate_tokens=16"}), hash_of(kMinimalRun));
+}
+
+TEST(CanonicalHash, TtsGuideTokensArePartOfATtsDistillRunsIdentity) {
+  const std::vector<std::string> tts = {"method=tts", "guide_prefix=Think.", "data.eval=e.jsonl"};
+  std::vector<std::string> longer = tts;
+  longer.push_back("tts_guide_tokens=64");
+  EXPECT_NE(hash_of(kMinimalRun, longer), hash_of(kMinimalRun, tts));
+  // A trace file replaces the guide's writing: then the key changes nothing.
+  std::vector<std::string> traces = tts, traces_longer = longer;
+  traces.push_back("guide_traces=t.jsonl");
+  traces_longer.push_back("guide_traces=t.jsonl");
+  EXPECT_EQ(hash_of(kMinimalRun, traces_longer), hash_of(kMinimalRun, traces));
+}
+
 TEST(CanonicalHash, CanonicalTextIsSortedAndComplete) {
   const auto dir = temp_dir("canonical_text");
   const RunSpec run = load_run_file(write_text(dir, "run.yaml", kMinimalRun), {"method=dbp"});

@@ -144,6 +144,13 @@ TEST(RunConfigErrors, CrossFieldRules) {
   expect_appended_error("target: guide\n",
                         "run.yaml:7: key 'guide_prefix': required when target is 'guide' and no 'guide' model or 'guide_traces' is given");
   expect_appended_error("checkpoint_every: 10\n", "run.yaml:7: key 'checkpoint': required when checkpoint_every > 0");
+  // The guide's own text has no gold answer to add, and a trace file is already its text.
+  expect_appended_error("target: guide\nguide_prefix: Think.\nguide_generate_tokens: 8\nalpha: 0.5\n",
+                        "run.yaml:10: key 'alpha': adds the gold answers' cross-entropy, but with "
+                        "'guide_generate_tokens' the training examples are the guide's own text; set alpha to 0");
+  expect_appended_error("target: guide\nguide_traces: t.jsonl\nguide_generate_tokens: 8\n",
+                        "run.yaml:9: key 'guide_generate_tokens': the guide's text comes from 'guide_traces' here; "
+                        "set one of them");
 }
 
 TEST(RunConfigErrors, RulesNameTheOverrideThatBrokeThem) {

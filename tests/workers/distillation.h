@@ -29,6 +29,12 @@ constexpr double kObserverTraceAgreement = 0.575;
 // 24, top-k KL): measured 0.750 on 2026-11-23, above the RWKV form's 0.675 on the same eval
 // questions (the traces add positions from the guide's own text). One position below it.
 constexpr double kObserverTopKAgreement = 0.725;
+// The RWKV form over the guide's own text (`guide_generate_tokens`): this many greedy tokens
+// after each training question, the KL on them only, 60 steps of all 12: measured 0.725 on
+// 2026-11-23 against the bound kRecoveryAgreement. Shorter texts carry less of the guide
+// (4-16 tokens gave 0.55-0.625, 32 gave 0.650, 64 gave 0.700); 40 eval positions make the
+// figure coarse (seeds 22-24 gave 0.75, 0.50, 0.85 where the RWKV form gives 0.65, 0.70, 0.55).
+constexpr int64_t kObserverGeneratedTokens = 48;
 
 // The METHOD.md prototype's shape (L=2, C=128, N=64) with a small vocabulary.
 inline ModelConfig distill_config() {

@@ -1,7 +1,7 @@
 // Observer tuning (METHOD.md §4, `target: guide`) on the problem with a known optimum: the
 // guide is the frozen model itself reading a prefix; the student learns it through its state
 // alone. Through the guide interface in both forms: an RWKV guide (StateTuner's GuideTarget,
-// KL to its distributions) and traces (the guide's own sampled text, cross-entropy on it, as
+// KL to its distributions, over the questions or over the guide's own greedy text) and traces (the guide's own sampled text, cross-entropy on it, as
 // trace files without log-probs give).
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 
 #include "distillation.h"
 #include "statetune/workers/generation.h"
+#include "statetune/workers/guide_examples.h"
 #include "statetune/workers/state_tuner.h"
 
 namespace statetune::workers {
@@ -41,6 +42,28 @@ TEST(Observer, RwkvGuideFormRecoversThePrefixStateLikeTheRecoveryTest) {
   const double after = d.agreement(tuner.state());
   std::printf("observer (RWKV guide): agreement %.3f, KL %.4f -> %.4f\n", after, r.history.front().loss,
               r.history.back().loss);
+  EXPECT_GE(after, kRecoveryAgreement);
+}
+
+// `guide_generate_tokens`: the same guide writes its own text (greedy) after each training
+// question, and the KL is over that text only, never the question's tokens.
+TEST(Observer, RwkvGuideOverItsOwnGeneratedTextReachesTheRecoveryAgreement) {
+  Distillation d(21);
+  GuideTarget guide;
+  guide.model = &d.model;
+  guide.state = d.model.prompt_state(d.prefix);
+  LocalCommunicator comm;
+  std::vector<std::vector<int64_t>> questions;
+  for (const TuneExample& q : d.train) questions.push_back(q.tokens);
+  TuneData data;
+  data.train = guide_written_examples(d.model, guide.state, questions, kObserverGeneratedTokens, 1024, comm);
+  StateTuner tuner(d.model, observer_options(kRecoverySteps, static_cast<int64_t>(data.train.size())), data, comm,
+                   &guide);
+  const TrainResult r = tuner.run(false);
+  ASSERT_EQ(r.status, TrainStatus::kDone) << r.message;
+  const double after = d.agreement(tuner.state());
+  std::printf("observer (RWKV guide over its own %lld greedy tokens): agreement %.3f, KL %.4f -> %.4f\n",
+              static_cast<long long>(kObserverGeneratedTokens), after, r.history.front().loss, r.history.back().loss);
   EXPECT_GE(after, kRecoveryAgreement);
 }
 

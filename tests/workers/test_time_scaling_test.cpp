@@ -170,7 +170,7 @@ TEST(TtsDistill, LossToAPrefixedGuideDropsOverSteps) {
   for (const GuideThought* thought : {&full, &top_k, &tokens_only}) {
     const char* what = thought == &full ? "full KL" : thought == &top_k ? "top-k KL" : "cross-entropy";
     TtsStats stats;
-    const ModelState adapted = adapt_state(model, {}, question, *thought, nullptr, o, &stats);
+    const ModelState adapted = adapt_state(model, {}, question, *thought, nullptr, {}, o, &stats);
     const ThoughtTarget target(*thought, kVocab, o.max_thought_tokens);
     at::NoGradGuard no_grad;
     const double before = distill_loss(model, {}, question, target).item<double>();
@@ -224,7 +224,7 @@ std::pair<double, double> expected_reward(const Rwkv7Model& student, const Model
                                           const std::vector<int64_t>& question, int64_t length) {
   std::mt19937_64 rng(1234);
   const auto samples = sample_continuations(student, state, question, 256, length, 1.0, rng);
-  const at::Tensor r = guide_token_rewards(guide, question, samples);
+  const at::Tensor r = guide_token_rewards(guide, {}, question, samples);
   double hits = 0;
   for (const auto& s : samples)
     for (int64_t id : s) hits += id == kPreferred;
@@ -245,7 +245,7 @@ TEST(TtsReinforce, ExpectedGuideRewardRisesOverSteps) {
   for (int64_t steps : {0, 5, 10, 20}) {
     o.steps = steps;
     TtsStats stats;
-    const ModelState adapted = adapt_state(student, {}, question, {}, &guide, o, &stats);
+    const ModelState adapted = adapt_state(student, {}, question, {}, &guide, {}, o, &stats);
     ASSERT_EQ(stats.steps, steps) << stats.diverged;
     const auto [reward, share] = expected_reward(student, adapted, guide, question, o.sample_tokens);
     std::printf("tts reinforce: %2lld steps: expected reward %.3f, share of the preferred token %.3f, %.3f s per call\n",
@@ -294,7 +294,7 @@ TEST(TtsReinforce, LossGradientEstimatesThePolicyGradient) {
   const auto samples = sample_continuations(student, init, question, S, 1, 1.0, rng);
   const at::Tensor estimate =
       gradient_of(reinforce_loss(student, init, question, samples,
-                                 guide_token_rewards(guide, question, samples), 1.0));
+                                 guide_token_rewards(guide, {}, question, samples), 1.0));
   const double cosine = (exact * estimate).sum().item<double>() / (exact.norm() * estimate.norm()).item<double>();
   const double ratio = estimate.norm().item<double>() / exact.norm().item<double>();
   std::printf("reinforce vs exact policy gradient: cosine %.4f, norm ratio %.3f\n", cosine, ratio);
@@ -308,7 +308,7 @@ TEST(TtsReinforce, RewardsAreTheGuidesLogProbsInContext) {
   std::mt19937_64 rng(5);
   const auto samples = sample_continuations(student, {}, question, 3, 6, 1.0, rng);
   ASSERT_EQ(samples.size(), 3u);
-  const at::Tensor r = guide_token_rewards(guide, question, samples);
+  const at::Tensor r = guide_token_rewards(guide, {}, question, samples);
   ASSERT_EQ(r.sizes(), (at::IntArrayRef{3, 6}));
   at::NoGradGuard no_grad;
   for (size_t s = 0; s < samples.size(); ++s) {
@@ -323,6 +323,56 @@ TEST(TtsReinforce, RewardsAreTheGuidesLogProbsInContext) {
   // Same seed, same samples.
   std::mt19937_64 again(5);
   EXPECT_EQ(sample_continuations(student, {}, question, 3, 6, 1.0, again), samples);
+}
+
+// A guide reading a prefix first (`guide_prefix`; with no guide model, the student itself):
+// its rewards are its log-probs after prefix ++ question ++ sample, not after the question alone.
+TEST(TtsReinforce, RewardsOfAGuideAfterAPrefixAreItsLogProbsAfterThePrefix) {
+  const Rwkv7Model student = small_model(7), guide = small_model(8);
+  const std::vector<int64_t> prefix = random_tokens(12, 71, true), question = random_tokens(4, 70, true);
+  const ModelState guide_state = guide.prompt_state(prefix);
+  std::mt19937_64 rng(5);
+  const auto samples = sample_continuations(student, {}, question, 3, 6, 1.0, rng);
+  const at::Tensor r = guide_token_rewards(guide, guide_state, question, samples);
+  const at::Tensor without = guide_token_rewards(guide, {}, question, samples);
+  ASSERT_EQ(r.sizes(), (at::IntArrayRef{3, 6}));
+  at::NoGradGuard no_grad;
+  double worst = 0;
+  for (size_t s = 0; s < samples.size(); ++s) {
+    std::vector<int64_t> seq(prefix);
+    seq.insert(seq.end(), question.begin(), question.end());
+    seq.insert(seq.end(), samples[s].begin(), samples[s].end());
+    const at::Tensor lp = at::log_softmax(guide.forward(at::tensor(seq, at::kLong).unsqueeze(0))[0], -1);
+    for (size_t t = 0; t < samples[s].size(); ++t) {
+      const int64_t pos = static_cast<int64_t>(prefix.size() + question.size() + t);
+      worst = std::max(worst, std::abs(r[s][t].item<double>() - lp[pos - 1][seq[pos]].item<double>()));
+    }
+  }
+  const double shift = (r - without).abs().max().item<double>();
+  std::printf("reinforce rewards after a 12-token prefix: max |reward - direct log-prob| %.2e, max change from the "
+              "prefix %.3f\n", worst, shift);
+  EXPECT_LT(worst, 1e-6);
+  EXPECT_GT(shift, 1e-3) << "the prefix must change the guide's rewards";
+}
+
+// adapt_state hands its guide state to the rewards: the adapted state follows the prefixed guide.
+TEST(TtsReinforce, AdaptStateUsesTheGuidesState) {
+  const Rwkv7Model student = small_model(7);
+  const std::vector<int64_t> question = random_tokens(4, 70, true);
+  TtsOptions o;
+  o.mode = TtsMode::kReinforce;
+  o.steps = 2;
+  o.samples = 3;
+  o.sample_tokens = 4;
+  o.seed = 9;
+  const ModelState prefixed = student.prompt_state(random_tokens(12, 71, true));
+  TtsStats with, plain;
+  const ModelState a = adapt_state(student, {}, question, {}, &student, prefixed, o, &with);
+  const ModelState b = adapt_state(student, {}, question, {}, &student, {}, o, &plain);
+  ASSERT_EQ(with.steps, 2) << with.diverged;
+  ASSERT_EQ(plain.steps, 2) << plain.diverged;
+  EXPECT_NE(with.loss_or_reward_per_step, plain.loss_or_reward_per_step);
+  EXPECT_FALSE(same_state(a, b));
 }
 
 // ---- isolation, what is tuned ---------------------------------------------------------
@@ -347,14 +397,14 @@ TEST(TestTimeScaling, StartIsUntouchedAndRepeatedCallsAreBitIdentical) {
     o.tune_shift = true;
     const GuideThought& t = mode == TtsMode::kDistill ? thought : GuideThought{};
     TtsStats s1, s2;
-    const ModelState a1 = adapt_state(student, start, question_a, t, &guide, o, &s1);
+    const ModelState a1 = adapt_state(student, start, question_a, t, &guide, {}, o, &s1);
     std::printf("tts %s (V = %lld, %lld steps): %.3f s per call, %lld guide / %lld student tokens\n",
                 tts_mode_name(mode), static_cast<long long>(kVocab), static_cast<long long>(s1.steps), s1.seconds,
                 static_cast<long long>(s1.guide_tokens), static_cast<long long>(s1.student_tokens));
     EXPECT_TRUE(same_state(start, snapshot)) << tts_mode_name(mode) << ": start was modified";
     EXPECT_TRUE(at::equal(logits_b(), never_adapted)) << tts_mode_name(mode);
     EXPECT_FALSE(same_state(a1, start)) << tts_mode_name(mode) << ": nothing was adapted";
-    const ModelState a2 = adapt_state(student, start, question_a, t, &guide, o, &s2);
+    const ModelState a2 = adapt_state(student, start, question_a, t, &guide, {}, o, &s2);
     EXPECT_TRUE(same_state(a1, a2)) << tts_mode_name(mode);
     EXPECT_EQ(s1.loss_or_reward_per_step, s2.loss_or_reward_per_step) << tts_mode_name(mode);
     EXPECT_FALSE(a1[0].wkv.requires_grad());
@@ -383,7 +433,7 @@ TEST(TestTimeScaling, TunesS0AndTheKernelStateAndKeepsTheFixedParts) {
   o.steps = 2;
   o.lr = 0.05;
   o.lr_kernel = 0.01;
-  const ModelState adapted = adapt_state(model, start, question, thought, nullptr, o);
+  const ModelState adapted = adapt_state(model, start, question, thought, nullptr, {}, o);
   for (size_t l = 0; l < start.size(); ++l) {
     EXPECT_FALSE(at::equal(adapted[l].wkv, start[l].wkv)) << l;
     ASSERT_TRUE(adapted[l].readout.has_value());
@@ -397,7 +447,7 @@ TEST(TestTimeScaling, TunesS0AndTheKernelStateAndKeepsTheFixedParts) {
   // No steps: the start, exactly.
   o.steps = 0;
   TtsStats stats;
-  EXPECT_TRUE(same_state(adapt_state(model, start, question, thought, nullptr, o, &stats), start));
+  EXPECT_TRUE(same_state(adapt_state(model, start, question, thought, nullptr, {}, o, &stats), start));
   EXPECT_EQ(stats.steps, 0);
 }
 
@@ -411,41 +461,41 @@ TEST(TestTimeScaling, RejectsBadInputsWithClearMessages) {
   TtsOptions distill;
   TtsOptions reinforce;
   reinforce.mode = TtsMode::kReinforce;
-  expect_error([&] { adapt_state(model, {}, {}, thought, nullptr, distill); }, "the question has no tokens");
-  expect_error([&] { adapt_state(model, {}, {5, 6}, thought, nullptr, distill); }, "must start with token 0");
-  expect_error([&] { adapt_state(model, {}, {0, 500}, thought, nullptr, distill); }, "outside the vocabulary");
-  expect_error([&] { adapt_state(model, {}, question, {}, nullptr, distill); }, "thought has no tokens");
+  expect_error([&] { adapt_state(model, {}, {}, thought, nullptr, {}, distill); }, "the question has no tokens");
+  expect_error([&] { adapt_state(model, {}, {5, 6}, thought, nullptr, {}, distill); }, "must start with token 0");
+  expect_error([&] { adapt_state(model, {}, {0, 500}, thought, nullptr, {}, distill); }, "outside the vocabulary");
+  expect_error([&] { adapt_state(model, {}, question, {}, nullptr, {}, distill); }, "thought has no tokens");
   TtsOptions short_thoughts = distill;
   short_thoughts.max_thought_tokens = 2;
-  expect_error([&] { adapt_state(model, {}, question, thought, nullptr, short_thoughts); },
+  expect_error([&] { adapt_state(model, {}, question, thought, nullptr, {}, short_thoughts); },
                "thought has 3 tokens, more than the 2 allowed");
   GuideThought wrong_vocab = thought;
   wrong_vocab.logprobs = at::zeros({3, 50}, at::kDouble);
-  expect_error([&] { adapt_state(model, {}, question, wrong_vocab, nullptr, distill); },
+  expect_error([&] { adapt_state(model, {}, question, wrong_vocab, nullptr, {}, distill); },
                "log-probs are [3, 50], expected [T, V] = [3, 97]");
   GuideThought both = wrong_vocab;
   both.top_k = {{{1, -0.1}}, {{1, -0.1}}, {{1, -0.1}}};
-  expect_error([&] { adapt_state(model, {}, question, both, nullptr, distill); }, "give one of them");
+  expect_error([&] { adapt_state(model, {}, question, both, nullptr, {}, distill); }, "give one of them");
   GuideThought twice{thought.tokens, {}, {{{1, -1.0}}, {{2, -1.0}, {2, -2.0}}, {{3, -0.5}}}};
-  expect_error([&] { adapt_state(model, {}, question, twice, nullptr, distill); },
+  expect_error([&] { adapt_state(model, {}, question, twice, nullptr, {}, distill); },
                "position 1 lists token id 2 twice");
   GuideThought too_much{thought.tokens, {}, {{{1, -0.1}, {2, -0.2}}, {{1, -1.0}}, {{3, -0.5}}}};
-  expect_error([&] { adapt_state(model, {}, question, too_much, nullptr, distill); },
+  expect_error([&] { adapt_state(model, {}, question, too_much, nullptr, {}, distill); },
                "probabilities of position 0 sum to");
   GuideThought few{thought.tokens, {}, {{{1, -1.0}}}};
-  expect_error([&] { adapt_state(model, {}, question, few, nullptr, distill); },
+  expect_error([&] { adapt_state(model, {}, question, few, nullptr, {}, distill); },
                "top-k lists for 1 positions, the thought has 3 tokens");
-  expect_error([&] { adapt_state(model, {}, question, {}, nullptr, reinforce); },
+  expect_error([&] { adapt_state(model, {}, question, {}, nullptr, {}, reinforce); },
                "needs an RWKV guide model");
-  expect_error([&] { adapt_state(model, {}, question, thought, &model, reinforce); }, "takes no guide thought");
+  expect_error([&] { adapt_state(model, {}, question, thought, &model, {}, reinforce); }, "takes no guide thought");
   TtsOptions one_sample = reinforce;
   one_sample.samples = 1;
-  expect_error([&] { adapt_state(model, {}, question, {}, &model, one_sample); }, "tts_samples must be >= 2");
+  expect_error([&] { adapt_state(model, {}, question, {}, &model, {}, one_sample); }, "tts_samples must be >= 2");
   const Rwkv7Model other_vocab(init_random_model(testing::small_config(2, 50), 1), "random", at::kDouble);
-  expect_error([&] { adapt_state(model, {}, question, {}, &other_vocab, reinforce); },
+  expect_error([&] { adapt_state(model, {}, question, {}, &other_vocab, {}, reinforce); },
                "the guide's vocabulary has 50 tokens, the student's 97");
   ModelState batched = model.zero_state(1);
-  expect_error([&] { adapt_state(model, batched, question, thought, nullptr, distill); },
+  expect_error([&] { adapt_state(model, batched, question, thought, nullptr, {}, distill); },
                "layer 0 wkv is [1, 4, 16, 16], expected [4, 16, 16] (unbatched)");
   EXPECT_EQ(parse_tts_mode("reinforce"), TtsMode::kReinforce);
   expect_error([] { parse_tts_mode("sft"); }, "unknown test-time scaling mode 'sft'");

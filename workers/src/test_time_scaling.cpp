@@ -123,8 +123,8 @@ const char* tts_mode_name(TtsMode mode) {
 }
 
 ModelState adapt_state(const Rwkv7Model& student, const ModelState& start, const std::vector<int64_t>& question,
-                       const GuideThought& thought, const Rwkv7Model* guide, const TtsOptions& options,
-                       TtsStats* stats) {
+                       const GuideThought& thought, const Rwkv7Model* guide, const ModelState& guide_state,
+                       const TtsOptions& options, TtsStats* stats) {
   Timer timer;
   const int64_t V = student.config().vocab_size;
   check_options(options);
@@ -159,7 +159,7 @@ ModelState adapt_state(const Rwkv7Model& student, const ModelState& start, const
       st.student_tokens += Lq + target->size() - 1;
     } else {
       const auto samples = sample_continuations(student, copy.state, question, S, Ts, options.temperature, rng);
-      const at::Tensor rewards = guide_token_rewards(*guide, question, samples);
+      const at::Tensor rewards = guide_token_rewards(*guide, guide_state, question, samples);
       value = rewards.mean().item<double>();
       loss = reinforce_loss(student, copy.state, question, samples, rewards, options.temperature);
       st.guide_tokens += S * (Lq + Ts - 1);

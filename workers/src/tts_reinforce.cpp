@@ -91,12 +91,15 @@ std::vector<std::vector<int64_t>> sample_continuations(const Rwkv7Model& student
   return out;
 }
 
-at::Tensor guide_token_rewards(const Rwkv7Model& guide, const std::vector<int64_t>& question,
-                               const std::vector<std::vector<int64_t>>& samples) {
+at::Tensor guide_token_rewards(const Rwkv7Model& guide, const ModelState& guide_state,
+                               const std::vector<int64_t>& question, const std::vector<std::vector<int64_t>>& samples) {
   ST_CHECK(!question.empty(), "tts rewards: the question has no tokens");
   const int64_t T = common_length(samples, "tts rewards"), Lq = static_cast<int64_t>(question.size());
   at::NoGradGuard no_grad;
-  const at::Tensor logits = guide.forward(continuation_batch(question, samples)).narrow(1, Lq - 1, T);
+  const at::Tensor logits = guide
+                                .forward(continuation_batch(question, samples), at::Tensor(),
+                                         guide_state.empty() ? nullptr : &guide_state)
+                                .narrow(1, Lq - 1, T);
   const at::Tensor logp = at::log_softmax(logits.to(at::kDouble), -1);
   return logp.gather(2, sample_targets(samples).unsqueeze(-1)).squeeze(-1).contiguous();
 }

@@ -39,6 +39,19 @@ at::Tensor masked_topk_kl(const at::Tensor& student_logits, const at::Tensor& to
   return ((kl * m).sum() / m.sum().clamp_min(1)).to(student_logits.scalar_type());
 }
 
+TuneExample target_example(const std::vector<int64_t>& context, std::vector<int64_t> target, int64_t max_tokens) {
+  ST_CHECK(!context.empty() && context.front() == 0, "an example's context must start with token 0 (end-of-text)");
+  ST_CHECK(!target.empty(), "an example's target is empty");
+  const int64_t room = max_tokens - 1;  // token 0 comes first
+  if (static_cast<int64_t>(target.size()) > room) target.resize(static_cast<size_t>(std::max<int64_t>(room, 1)));
+  const int64_t keep = std::max<int64_t>(0, room - static_cast<int64_t>(target.size()));
+  const auto from = context.end() - std::min<int64_t>(keep, static_cast<int64_t>(context.size()) - 1);
+  TuneExample e{{0}, {0}};
+  for (auto it = from; it != context.end(); ++it) e.tokens.push_back(*it), e.is_target.push_back(0);
+  for (int64_t id : target) e.tokens.push_back(id), e.is_target.push_back(1);
+  return e;
+}
+
 TuneBatch make_batch(const std::vector<TuneExample>& examples) {
   ST_CHECK(!examples.empty(), "make_batch: no examples");
   const int64_t B = static_cast<int64_t>(examples.size());

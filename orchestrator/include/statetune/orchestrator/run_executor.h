@@ -25,6 +25,10 @@ struct RunControl {
   std::function<bool()> stop_requested;
   // Progress lines ("data: 12 training examples", "before tuning: acc 0.25", ...).
   std::function<void(const std::string&)> note;
+  // Called on every rank once the run has loaded (model, data, guide, checkpoint) and before
+  // it writes anything: `sweep` creates the run's output and checkpoint folders here, so a
+  // run that fails to load leaves none behind. Not called by method tts (it writes no files).
+  std::function<void()> prepare_outputs;
 };
 
 struct RunReport {

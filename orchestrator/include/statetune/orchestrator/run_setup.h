@@ -18,12 +18,17 @@ struct RunExamples {
   std::vector<workers::TuneExample> eval;   // jsonl eval split; empty for benchmarks
   data::RenderedBenchmark eval_benchmark;   // benchmark eval split (size() == 0 if none)
   size_t skipped = 0;                       // malformed records skipped (on_error: skip)
+  // guide_generate_tokens > 0: the training questions (token 0 first) the guide writes its
+  // text after; `train` stays empty until the run has the guide (guide_written_examples).
+  std::vector<std::vector<int64_t>> guide_questions;
 };
 
 // Reads data.train (and data.eval): a benchmark split in its upstream format, or JSONL lines
 // {"context": "...", "target": "..."}. Each example is [0] + context tokens + target tokens,
 // the loss on the target tokens only; examples longer than max_tokens lose context tokens
-// from the front (the target is kept whole when it fits).
+// from the front (the target is kept whole when it fits). With `target: guide` and
+// guide_generate_tokens > 0 it reads the questions instead (a benchmark's as `guide-traces`
+// renders them, a JSONL example's context), into guide_questions.
 RunExamples load_run_examples(const sweeps::RunSpec& spec, const data::Tokenizer& tokenizer);
 
 // Token 0 (end-of-text, as every prompt begins) then the text's tokens: a prompt the model reads

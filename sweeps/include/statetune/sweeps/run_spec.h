@@ -101,6 +101,10 @@ struct RunSpec {
   std::string guide;         // a guide model; "" with target = guide: the model itself reading guide_prefix
   std::string guide_prefix;  // text the guide reads before each example
   double alpha = 0.0;        // weight of the gold-label CE added to the guide's KL
+  // > 0 (a guide model, or the model itself after guide_prefix; no guide_traces): the guide
+  // writes this many tokens at most (greedy, to end-of-text) after each training question and
+  // the KL is over its text instead of the example's; 0: over the training examples' text.
+  std::int64_t guide_generate_tokens = 0;
 
   // tts: test-time scaling per evaluation question (METHOD.md §4); nothing is trained up front
   TtsMode tts_mode = TtsMode::kDistill;

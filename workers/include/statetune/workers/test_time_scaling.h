@@ -9,7 +9,8 @@
 //              thought's tokens without them (tts_distill.h);
 //   reinforce  each step the student samples `samples` continuations of `sample_tokens`
 //              tokens, an RWKV guide rewards each token by its log-prob of it given the
-//              question and the sample so far (single-step alignment), and REINFORCE with a
+//              question and the sample so far, read from the guide's own state (zeros, or
+//              after a prefix) (single-step alignment), and REINFORCE with a
 //              per-position mean baseline updates the state (tts_reinforce.h).
 //
 // Gold answers never reach the test-time loss: adapt_state has no gold argument, and the
@@ -71,15 +72,16 @@ struct TtsStats {
 // Adapts a copy of `start` (unbatched tensors as TunedState::initial_state() gives them, or
 // empty = zeros) for `question` (token ids, starting with 0 = end-of-text) and returns it,
 // detached; `start` is never modified and nothing is kept between calls.
-//   distill:   `thought` is the guide's chain of thought for the question; `guide` is unused
-//              (may be null).
-//   reinforce: `guide` is required (same vocabulary as the student, read from zeros);
-//              `thought` must be empty (the guide judges the student's own samples).
+//   distill:   `thought` is the guide's chain of thought for the question; `guide` and
+//              guide_state are unused (may be null and empty).
+//   reinforce: `guide` is required (same vocabulary as the student); it reads the question
+//              from guide_state (unbatched, e.g. its state after guide_prefix; empty =
+//              zeros); `thought` must be empty (the guide judges the student's own samples).
 // stats may be null. Throws statetune::Error on bad input (empty question, a question not
 // starting with 0, ids outside the vocabulary, a bad thought, reinforce without a guide,
 // bad options, a `start` of the wrong shape).
 ModelState adapt_state(const Rwkv7Model& student, const ModelState& start, const std::vector<int64_t>& question,
-                       const GuideThought& thought, const Rwkv7Model* guide, const TtsOptions& options,
-                       TtsStats* stats = nullptr);
+                       const GuideThought& thought, const Rwkv7Model* guide, const ModelState& guide_state,
+                       const TtsOptions& options, TtsStats* stats = nullptr);
 
 }  // namespace statetune::workers

@@ -24,10 +24,11 @@ std::vector<std::vector<int64_t>> sample_continuations(const Rwkv7Model& student
                                                        int64_t length, double temperature, std::mt19937_64& rng);
 
 // The guide's reward of every sampled token, [S, T] float64:
-// r[s][t] = log p_guide(samples[s][t] | question, samples[s][<t]), the guide read from the
-// zero state. All samples have the same length T >= 1. No gradient.
-at::Tensor guide_token_rewards(const Rwkv7Model& guide, const std::vector<int64_t>& question,
-                               const std::vector<std::vector<int64_t>>& samples);
+// r[s][t] = log p_guide(samples[s][t] | question, samples[s][<t]), the guide reading the
+// question from guide_state (unbatched tensors, e.g. its state after guide_prefix; empty =
+// zeros). All samples have the same length T >= 1. No gradient.
+at::Tensor guide_token_rewards(const Rwkv7Model& guide, const ModelState& guide_state,
+                               const std::vector<int64_t>& question, const std::vector<std::vector<int64_t>>& samples);
 
 // REINFORCE with a per-position mean baseline, mean over the S·T sampled tokens:
 //   loss = −1/(S·T) Σ_{s,t} (r[s][t] − b_t) · log π(samples[s][t] | question, samples[s][<t]),

@@ -32,6 +32,12 @@ struct TuneExample {
   std::vector<std::vector<std::pair<int64_t, double>>> guide_top_k = {};
 };
 
+// context (starting with token 0, end-of-text, as every prompt does) followed by target
+// (at least one token), the loss on the target only, cut to at most max_tokens tokens: the
+// target keeps what fits after token 0 (all of it when it fits), the context loses tokens
+// from its front, token 0 stays first.
+TuneExample target_example(const std::vector<int64_t>& context, std::vector<int64_t> target, int64_t max_tokens);
+
 // A right-padded batch: inputs = tokens[:-1], targets = tokens[1:], mask = is_target[1:].
 // No cross-talk: each row is its own sequence, and every row starts from the tuned state.
 struct TuneBatch {
