@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include <unistd.h>
 
@@ -26,11 +28,34 @@ inline std::string statetune_binary() {
 #endif
 }
 
-// A fresh, empty temporary directory for one test.
+// The directories temp_dir() made, removed when the test process exits so a test run leaves
+// nothing in /tmp. Set STATETUNE_KEEP_TEST_DIRS=1 to keep them for a look after a failure.
+// Only the process that made them removes them (a forked child that exits must not).
+class TempDirRegistry {
+ public:
+  void add(const std::filesystem::path& dir) { dirs_.push_back(dir); }
+  ~TempDirRegistry() {
+    if (::getpid() != owner_ || std::getenv("STATETUNE_KEEP_TEST_DIRS")) return;
+    std::error_code ignored;  // best effort: a failed clean-up must not fail the test
+    for (const auto& dir : dirs_) std::filesystem::remove_all(dir, ignored);
+  }
+
+ private:
+  pid_t owner_ = ::getpid();
+  std::vector<std::filesystem::path> dirs_;
+};
+
+inline TempDirRegistry& temp_dir_registry() {
+  static TempDirRegistry registry;
+  return registry;
+}
+
+// A fresh, empty temporary directory for one test, removed when the test process exits.
 inline std::string temp_dir(const std::string& name) {
   auto dir = std::filesystem::temp_directory_path() / ("statetune_test_" + name + "_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  temp_dir_registry().add(dir);
   return dir.string();
 }
 

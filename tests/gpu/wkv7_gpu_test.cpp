@@ -28,22 +28,13 @@
 #include <string>
 #include <vector>
 
+#include "gpu_test_util.h"
 #include "wkv7_cuda.cuh"
 
 namespace {
 
 using statetune::kernels::Wkv7DType;
 
-// ---- CUDA_CHECK: every runtime call names file:line and the decoded error -------------------
-#define CUDA_CHECK(call)                                                                       \
-  do {                                                                                         \
-    const cudaError_t err_ = (call);                                                           \
-    if (err_ != cudaSuccess) {                                                                 \
-      std::fprintf(stderr, "%s:%d: %s -> %s (%s)\n", __FILE__, __LINE__, #call,                \
-                   cudaGetErrorName(err_), cudaGetErrorString(err_));                          \
-      std::exit(1);                                                                            \
-    }                                                                                          \
-  } while (0)
 
 // =============================================================================================
 // Reference: float64, the loops of the design notes (RWKV7.md §2.1), every state kept.
@@ -214,20 +205,8 @@ std::vector<double> random_vec(size_t n, std::mt19937_64& rng) {
   return x;
 }
 
-double rel_err(const std::vector<double>& x, const std::vector<double>& ref) {
-  double num = 0, den = 0;
-  for (size_t e = 0; e < ref.size(); ++e) {
-    num += (x[e] - ref[e]) * (x[e] - ref[e]);
-    den += ref[e] * ref[e];
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-}
-
-double dot(const std::vector<double>& x, const std::vector<double>& y) {
-  double s = 0;
-  for (size_t e = 0; e < x.size(); ++e) s += x[e] * y[e];
-  return s;
-}
+using statetune::gpu_test::dot;
+using statetune::gpu_test::rel_err;
 
 // =============================================================================================
 // 1. The reference's backward against central finite differences of

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "kernel_test_inputs.h"
 #include "statetune/common/error.h"
 #include "statetune/kernels/kernel_readout.h"
 #include "statetune/kernels/wkv7.h"
@@ -17,34 +18,9 @@
 namespace statetune::kernels {
 namespace {
 
-struct Params {
-  at::Tensor q, S0, C, gamma, R, S_hat, Q;
-};
-
-// Inputs shaped like the method's: unit support vectors, per-head gamma around the median
-// heuristic's ≈ 0.5, R = I + a perturbation (as after some DBP steps), Q ~ N(0, 1/M), q with
-// norms that vary by token (as the transported query's do).
-Params random_params(int64_t B, int64_t T, int64_t H, int64_t N, int64_t M, at::ScalarType dtype, uint64_t seed) {
-  at::manual_seed(seed);
-  auto o = at::TensorOptions().dtype(at::kDouble);
-  Params p;
-  p.q = at::randn({B, T, H, N}, o) * (0.1 + 2.0 * at::rand({B, T, H, 1}, o));
-  p.S0 = at::randn({H, N, N}, o) * 0.3;
-  at::Tensor C = at::randn({H, M, N}, o);
-  p.C = C / C.norm(2, -1, true);
-  p.gamma = 0.25 + 1.5 * at::rand({H}, o);
-  p.R = at::eye(M, o).expand({H, M, M}) + 0.1 * at::randn({H, M, M}, o);
-  p.S_hat = at::randn({H, M, M}, o) * 0.3;
-  p.Q = at::randn({H, N, M}, o) / std::sqrt(static_cast<double>(M));
-  for (at::Tensor* t : {&p.q, &p.S0, &p.C, &p.gamma, &p.R, &p.S_hat, &p.Q}) *t = t->to(dtype).contiguous();
-  return p;
-}
-
-double rel_err(const at::Tensor& got, const at::Tensor& want) {
-  const double denom = want.to(at::kDouble).norm().item<double>();
-  const double num = (got.to(at::kDouble) - want.to(at::kDouble)).norm().item<double>();
-  return denom > 0 ? num / denom : num;
-}
+using test_inputs::Params;
+using test_inputs::random_params;
+using test_inputs::rel_err;
 
 bool all_finite(const at::Tensor& t) { return at::isfinite(t).all().item<bool>(); }
 

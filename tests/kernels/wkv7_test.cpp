@@ -4,41 +4,15 @@
 
 #include <ATen/ATen.h>
 
+#include "kernel_test_inputs.h"
 #include "statetune/kernels/wkv7.h"
 
 namespace statetune::kernels {
 namespace {
 
-struct Inputs {
-  at::Tensor r, w, k, v, a, b, s0;
-};
-
-// Random inputs shaped like the model's: decays in (0.55, 1), a = -kk, b = kk ⊙ gate with kk
-// unit-normalised per head and the gate in (0, 1), so the transition is contractive as in
-// RWKV-7 and long sequences stay finite.
-Inputs random_inputs(int64_t B, int64_t T, int64_t H, int64_t N, bool shared_s0, at::ScalarType dtype,
-                     uint64_t seed) {
-  at::manual_seed(seed);
-  auto o = at::TensorOptions().dtype(at::kDouble);
-  Inputs in;
-  in.r = at::randn({B, T, H, N}, o) * 0.5;
-  in.w = 0.55 + 0.45 * at::rand({B, T, H, N}, o);
-  in.k = at::randn({B, T, H, N}, o) * 0.5;
-  in.v = at::randn({B, T, H, N}, o);
-  at::Tensor kk = at::randn({B, T, H, N}, o);
-  kk = kk / kk.norm(2, -1, true);
-  in.a = -kk;
-  in.b = kk * at::rand({B, T, H, N}, o);
-  in.s0 = shared_s0 ? at::randn({H, N, N}, o) * 0.3 : at::randn({B, H, N, N}, o) * 0.3;
-  for (at::Tensor* t : {&in.r, &in.w, &in.k, &in.v, &in.a, &in.b, &in.s0}) *t = t->to(dtype);
-  return in;
-}
-
-double rel_err(const at::Tensor& got, const at::Tensor& want) {
-  const double denom = want.to(at::kDouble).norm().item<double>();
-  const double num = (got.to(at::kDouble) - want.to(at::kDouble)).norm().item<double>();
-  return denom > 0 ? num / denom : num;
-}
+using test_inputs::Inputs;
+using test_inputs::random_inputs;
+using test_inputs::rel_err;
 
 // L = Σ y ⊙ gy + Σ sT ⊙ gsT, the scalar whose gradient the backward computes.
 double loss(const Inputs& in, const at::Tensor& gy, const at::Tensor& gsT) {

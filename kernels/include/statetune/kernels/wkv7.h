@@ -30,7 +30,10 @@ struct Wkv7Grads {
 };
 
 // Checks shapes, dtypes and devices of the op's inputs; throws statetune::Error naming the
-// argument and what was expected.
+// argument and what was expected. wkv7_check_shapes checks all but the dtype rules, which
+// differ by device (CPU: fp32/fp64 with s0 alike; CUDA: see cuda_backend.h).
+void wkv7_check_shapes(const at::Tensor& r, const at::Tensor& w, const at::Tensor& k, const at::Tensor& v,
+                       const at::Tensor& a, const at::Tensor& b, const at::Tensor& s0);
 void wkv7_check_inputs(const at::Tensor& r, const at::Tensor& w, const at::Tensor& k, const at::Tensor& v,
                        const at::Tensor& a, const at::Tensor& b, const at::Tensor& s0);
 

@@ -1,0 +1,40 @@
+#pragma once
+// What the plain GPU test programs (no gtest, no torch) share: CUDA_CHECK and the float64
+// comparisons they report.
+#include <cuda_runtime_api.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+// Every runtime call names file:line and the decoded error, then the program exits 1.
+#define CUDA_CHECK(call)                                                                       \
+  do {                                                                                         \
+    const cudaError_t err_ = (call);                                                           \
+    if (err_ != cudaSuccess) {                                                                 \
+      std::fprintf(stderr, "%s:%d: %s -> %s (%s)\n", __FILE__, __LINE__, #call,                \
+                   cudaGetErrorName(err_), cudaGetErrorString(err_));                          \
+      std::exit(1);                                                                            \
+    }                                                                                          \
+  } while (0)
+
+namespace statetune::gpu_test {
+
+// Relative norm error ‖x − ref‖ / ‖ref‖ (the absolute norm when ref is 0).
+inline double rel_err(const std::vector<double>& x, const std::vector<double>& ref) {
+  double num = 0, den = 0;
+  for (size_t e = 0; e < ref.size(); ++e) {
+    num += (x[e] - ref[e]) * (x[e] - ref[e]);
+    den += ref[e] * ref[e];
+  }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+inline double dot(const std::vector<double>& x, const std::vector<double>& y) {
+  double s = 0;
+  for (size_t e = 0; e < x.size(); ++e) s += x[e] * y[e];
+  return s;
+}
+
+}  // namespace statetune::gpu_test
