@@ -170,8 +170,8 @@ void add_bench_kernels(CLI::App& bench) {
       Inputs in = make_inputs(s.B, s.T, s.H, s.N);
       Timing cpu = time_impl(false, in, o->repeats);
       // Extra memory of the CPU path: the state checkpoints kept for the backward.
-      const double ckpt_mib = static_cast<double>(s.B * s.H * ((s.T + kernels::kWkv7Chunk - 1) / kernels::kWkv7Chunk) *
-                                                  s.N * s.N * 4) / (1 << 20);
+      const int64_t every = kernels::kWkv7CpuCheckpointEvery;
+      const double ckpt_mib = static_cast<double>(s.B * s.H * ((s.T + every - 1) / every) * s.N * s.N * 4) / (1 << 20);
       print_row("cpu", s, s.T, s.B, cpu, ckpt_mib);
       const double ref_rate_f = ref_T * s.H / ref.fwd_s, cpu_rate_f = s.B * s.T * s.H / cpu.fwd_s;
       const double ref_rate_b = ref_T * s.H / ref.fwdbwd_s, cpu_rate_b = s.B * s.T * s.H / cpu.fwdbwd_s;

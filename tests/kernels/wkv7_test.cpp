@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "kernel_test_inputs.h"
 #include "statetune/kernels/wkv7.h"
@@ -130,6 +135,55 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Wkv7FastPath, ::testing::ValuesIn(fast_cases())
   return "B" + std::to_string(c.B) + "_T" + std::to_string(c.T) + "_N" + std::to_string(c.N) +
          (c.shared ? "_shared" : "_perbatch") + (c.use_dsT ? "_dsT" : "");
 });
+
+void expect_fast_matches_reference(const Inputs& in, const at::Tensor& gy, const at::Tensor& gsT,
+                                   const std::string& where) {
+  Wkv7Output ref = wkv7_forward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+  Wkv7SavedForward fast = wkv7_forward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+  EXPECT_LT(rel_err(fast.out.y, ref.y), 1e-5) << "y " << where;
+  EXPECT_LT(rel_err(fast.out.sT, ref.sT), 1e-5) << "sT " << where;
+  Wkv7Grads gr = wkv7_backward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, gy, gsT);
+  Wkv7Grads gf = wkv7_backward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, fast.checkpoints, gy, gsT);
+  const std::pair<const char*, std::pair<at::Tensor, at::Tensor>> grads[] = {
+      {"dr", {gf.dr, gr.dr}}, {"dw", {gf.dw, gr.dw}}, {"dk", {gf.dk, gr.dk}}, {"dv", {gf.dv, gr.dv}},
+      {"da", {gf.da, gr.da}}, {"db", {gf.db, gr.db}}, {"ds0", {gf.ds0, gr.ds0}}};
+  for (const auto& [name, g] : grads) EXPECT_LT(rel_err(g.first, g.second), 1e-5) << name << " " << where;
+}
+
+// The fast path keeps the state divided by the running product of the decays and falls back
+// to a plain step when that product leaves its safe range: decays far below RWKV-7's 0.545
+// bound, exact zeros and exact ones drive it through both branches, for every head size the
+// register-blocked kernels have and an odd number of heads (heads are grouped per task).
+TEST(Wkv7FastPathExtremes, SmallZeroAndUnitDecaysMatchTheReference) {
+  for (int64_t N : {16, 32, 64, 128}) {
+    const int64_t B = 2, T = 150, H = 3;
+    Inputs in = random_inputs(B, T, H, N, /*shared_s0=*/N % 32 == 0, at::kFloat, 500 + N);
+    at::manual_seed(900 + N);
+    in.w = 0.01 + 0.49 * at::rand({B, T, H, N});
+    in.w.masked_fill_(at::rand({B, T, H, N}) < 0.05, 0.0);
+    in.w.masked_fill_(at::rand({B, T, H, N}) < 0.05, 1.0);
+    in.w.select(1, 40).fill_(1e-30f);  // one step that nearly wipes the state
+    at::Tensor gy = at::randn(in.r.sizes());
+    at::Tensor gsT = at::randn({B, H, N, N});
+    expect_fast_matches_reference(in, gy, gsT, "N=" + std::to_string(N));
+  }
+}
+
+// Tasks write only their own outputs: one thread and two give the same bits.
+TEST(Wkv7FastPathThreads, ResultsDoNotDependOnTheThreadCount) {
+  Inputs in = random_inputs(3, 300, 5, 64, /*shared_s0=*/true, at::kFloat, 31);
+  at::Tensor gy = at::randn(in.r.sizes());
+  auto run = [&](int threads) {
+    at::set_num_threads(threads);
+    Wkv7SavedForward f = wkv7_forward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+    Wkv7Grads g = wkv7_backward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, f.checkpoints, gy, at::Tensor());
+    return std::vector<at::Tensor>{f.out.y, f.out.sT, g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0};
+  };
+  const int before = at::get_num_threads();
+  const auto one = run(1), two = run(2);
+  at::set_num_threads(before);
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(at::equal(one[i], two[i])) << "output " << i;
+}
 
 // The autograd op gives the same gradients as calling the backward directly.
 TEST(Wkv7Autograd, BackwardThroughTheOpMatchesTheReference) {

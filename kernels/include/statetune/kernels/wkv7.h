@@ -14,7 +14,7 @@
 //     over the batch), or undefined (zero).
 //   * Outputs y [B, T, H, N] and sT [B, H, N, N].
 // Implementations: `_ref` plain loops with float64 accumulation (the definition, the oracle)
-// and `_cpu` (parallel over (batch, head), state checkpoints every kWkv7Chunk steps).
+// and `_cpu` (parallel over (batch, head), state checkpoints every kWkv7CpuCheckpointEvery steps).
 #include <ATen/ATen.h>
 
 namespace statetune::kernels {
@@ -45,15 +45,18 @@ Wkv7Grads wkv7_backward_ref(const at::Tensor& r, const at::Tensor& w, const at::
                             const at::Tensor& dsT);
 
 // Fast CPU path. The backward does not keep every state: the forward saves the state every
-// kWkv7Chunk steps (`checkpoints`, [B, H, ceil(T / kWkv7Chunk), N, N]) and the backward
-// recomputes the states inside one chunk at a time, forward from its checkpoint.
-// Recomputing forward (rather than stepping backwards through 1/d) costs one extra forward
-// but has no error growth, so the gradients match the reference to fp32 rounding.
+// kWkv7CpuCheckpointEvery steps (`checkpoints`, [B, H, ceil(T / kWkv7CpuCheckpointEvery), N, N])
+// and the backward recomputes the states inside one chunk at a time, forward from its
+// checkpoint. Recomputing forward (rather than stepping backwards through 1/d) costs one extra
+// forward but has no error growth, so the gradients match the reference to fp32 rounding.
+// Each worker thread also keeps a scratch buffer (≤ 1.5 MiB at N = 128) between calls.
+constexpr int64_t kWkv7CpuCheckpointEvery = 64;
+// The CUDA kernels' interval (kernels/cuda/wkv7_cuda.cuh: kWkv7CudaChunk).
 constexpr int64_t kWkv7Chunk = 16;
 
 struct Wkv7SavedForward {
   Wkv7Output out;
-  at::Tensor checkpoints;  // [B, H, n_chunks, N, N]
+  at::Tensor checkpoints;  // [B, H, ceil(T / kWkv7CpuCheckpointEvery), N, N]
 };
 
 Wkv7SavedForward wkv7_forward_cpu(const at::Tensor& r, const at::Tensor& w, const at::Tensor& k,
