@@ -37,4 +37,19 @@ inline double dot(const std::vector<double>& x, const std::vector<double>& y) {
   return s;
 }
 
+// Prints the GPU the test runs on; false, after printing "no GPU: skipped", when there is none
+// (the caller then exits 77, which ctest reports as skipped).
+inline bool announce_gpu() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    (void)cudaGetLastError();  // without a GPU the call fails; leave no error behind
+    std::printf("no GPU: skipped\n");
+    return false;
+  }
+  cudaDeviceProp prop{};
+  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  std::printf("GPU: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
+  return true;
+}
+
 }  // namespace statetune::gpu_test

@@ -448,14 +448,7 @@ int check_argument_errors() {
 int main() {
   if (!check_reference_fd()) return 1;
 
-  const int n_dev = statetune::kernels::wkv7_cuda_device_count();
-  if (n_dev == 0) {
-    std::printf("no GPU: skipped\n");
-    return 77;
-  }
-  cudaDeviceProp prop{};
-  CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-  std::printf("GPU: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
+  if (!statetune::gpu_test::announce_gpu()) return 77;
 
   int failures = check_argument_errors();
   std::mt19937_64 rng(42);
