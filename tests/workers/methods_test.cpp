@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "finite_difference.h"
 #include "small_config.h"
 #include "test_paths.h"
 #include "statetune/workers/init_model.h"
@@ -84,19 +85,8 @@ void expect_gradient_matches_fd(const Rwkv7Model& model, TunedState& state, cons
   batch_loss(model, state, b).backward();
   at::Tensor flat = param.detach().view({-1});
   const at::Tensor grad = param.grad().view({-1}).clone();
-  double worst = 0, largest = 0;
-  for (int64_t e = 0; e < flat.numel(); e += 37) {
-    at::NoGradGuard no_grad;
-    const double orig = flat[e].item<double>();
-    flat[e] = orig + 1e-6;
-    const double lp = batch_loss(model, state, b).item<double>();
-    flat[e] = orig - 1e-6;
-    const double lm = batch_loss(model, state, b).item<double>();
-    flat[e] = orig;
-    const double fd = (lp - lm) / 2e-6;
-    worst = std::max(worst, std::abs(fd - grad[e].item<double>()) / (1e-3 + std::abs(fd)));
-    largest = std::max(largest, std::abs(fd));
-  }
+  const auto [worst, largest] = compare_with_central_differences(
+      flat, grad, [&] { return batch_loss(model, state, b); }, 37, 1e-6, /*floor=*/1e-3);
   EXPECT_GT(largest, 1e-6) << what << ": the sampled gradient is all zero, the check would be empty";
   EXPECT_LT(worst, 1e-5) << what;
 }

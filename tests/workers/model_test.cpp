@@ -10,6 +10,7 @@
 #include "statetune/workers/init_model.h"
 #include "statetune/workers/rwkv7_model.h"
 #include "statetune/workers/state_file.h"
+#include "finite_difference.h"
 #include "small_config.h"
 #include "test_paths.h"
 
@@ -129,18 +130,7 @@ TEST(Rwkv7Gradients, InitialStateGradientMatchesFiniteDifferences) {
     at::Tensor grad = s0[l].wkv.grad().view({-1});
     ASSERT_GT(grad.abs().max().item<double>(), 0.0) << "layer " << l << " gets no gradient";
     at::Tensor flat = s0[l].wkv.detach().view({-1});  // shares storage with s0[l].wkv
-    double worst = 0;
-    for (int64_t e = 0; e < flat.numel(); e += 37) {
-      at::NoGradGuard no_grad;
-      const double orig = flat[e].item<double>();
-      flat[e] = orig + eps;
-      const double lp = loss().item<double>();
-      flat[e] = orig - eps;
-      const double lm = loss().item<double>();
-      flat[e] = orig;
-      const double fd = (lp - lm) / (2 * eps);
-      worst = std::max(worst, std::abs(fd - grad[e].item<double>()) / (1 + std::abs(fd)));
-    }
+    const double worst = compare_with_central_differences(flat, grad, loss, 37, eps, /*floor=*/1).worst;
     EXPECT_LT(worst, 1e-6) << "layer " << l;
   }
   for (const auto& [key, t] : init_random_model(tiny_config(), 7)) EXPECT_FALSE(t.requires_grad()) << key;

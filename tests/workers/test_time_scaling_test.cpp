@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "expect_error.h"
+#include "finite_difference.h"
 #include "small_config.h"
 #include "statetune/workers/generation.h"
 #include "statetune/workers/init_model.h"
@@ -102,19 +103,7 @@ TEST(TtsDistill, KlGradientWrtTheStateMatchesFiniteDifferences) {
     for (size_t l = 0; l < state.wkv().size(); ++l) {
       at::Tensor flat = state.wkv()[l].detach().view({-1});
       const at::Tensor grad = state.wkv()[l].grad().view({-1}).clone();
-      double worst = 0, largest = 0;
-      for (int64_t e = 0; e < flat.numel(); e += 37) {
-        at::NoGradGuard no_grad;
-        const double orig = flat[e].item<double>();
-        flat[e] = orig + 1e-6;
-        const double lp = loss().item<double>();
-        flat[e] = orig - 1e-6;
-        const double lm = loss().item<double>();
-        flat[e] = orig;
-        const double fd = (lp - lm) / 2e-6;
-        worst = std::max(worst, std::abs(fd - grad[e].item<double>()) / (1e-3 + std::abs(fd)));
-        largest = std::max(largest, std::abs(fd));
-      }
+      const auto [worst, largest] = compare_with_central_differences(flat, grad, loss, 37, 1e-6, /*floor=*/1e-3);
       EXPECT_GT(largest, 1e-6) << what << " layer " << l << ": the sampled gradient is all zero";
       EXPECT_LT(worst, 1e-5) << what << " layer " << l;
     }

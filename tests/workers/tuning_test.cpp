@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "finite_difference.h"
 #include "distillation.h"
 #include "small_config.h"
 #include "statetune/workers/init_model.h"
@@ -80,18 +81,7 @@ TEST(StandardTuning, LossGradientWrtS0MatchesFiniteDifferences) {
   for (size_t l = 0; l < state.wkv().size(); ++l) {
     at::Tensor flat = state.wkv()[l].detach().view({-1});
     at::Tensor grad = state.wkv()[l].grad().view({-1});
-    double worst = 0;
-    for (int64_t e = 0; e < flat.numel(); e += 29) {
-      at::NoGradGuard no_grad;
-      const double orig = flat[e].item<double>();
-      flat[e] = orig + 1e-6;
-      const double lp = loss().item<double>();
-      flat[e] = orig - 1e-6;
-      const double lm = loss().item<double>();
-      flat[e] = orig;
-      const double fd = (lp - lm) / 2e-6;
-      worst = std::max(worst, std::abs(fd - grad[e].item<double>()) / (1 + std::abs(fd)));
-    }
+    const double worst = compare_with_central_differences(flat, grad, loss, 29, 1e-6, /*floor=*/1).worst;
     EXPECT_LT(worst, 1e-6) << "layer " << l;
   }
 }
