@@ -21,6 +21,7 @@
 #endif
 
 #include "statetune/common/error.h"
+#include "statetune/kernels/large_output.h"
 #include "statetune/kernels/shape_str.h"
 #include "statetune/kernels/wkv7.h"
 
@@ -850,9 +851,9 @@ Wkv7SavedForward wkv7_forward_cpu(const at::Tensor& r, const at::Tensor& w, cons
              ac = a.contiguous(), bc = b.contiguous();
   at::Tensor s0c = s0.defined() ? s0.contiguous() : s0;
   Wkv7SavedForward out;
-  out.out.y = at::empty(r.sizes(), opts);
+  out.out.y = empty_large_output(r.sizes(), opts);
   out.out.sT = at::empty({d.B, d.H, d.N, d.N}, opts);
-  out.checkpoints = at::empty({d.B, d.H, d.chunks(), d.N, d.N}, opts);
+  out.checkpoints = empty_large_output({d.B, d.H, d.chunks(), d.N, d.N}, opts);
 #if defined(__AVX512F__)
   if (r.scalar_type() == at::kFloat && (d.N == 16 || d.N == 32 || d.N == 64 || d.N == 128)) {
     const avx512::Io io{rc.data_ptr<float>(), wc.data_ptr<float>(), kc.data_ptr<float>(), vc.data_ptr<float>(),
@@ -905,12 +906,12 @@ Wkv7Grads wkv7_backward_cpu(const at::Tensor& r, const at::Tensor& w, const at::
   at::Tensor dsTc = dsT.defined() ? dsT.contiguous() : dsT;
   auto opts = r.options();
   Wkv7Grads g;
-  g.dr = at::empty(r.sizes(), opts);
-  g.dw = at::empty(r.sizes(), opts);
-  g.dk = at::empty(r.sizes(), opts);
-  g.dv = at::empty(r.sizes(), opts);
-  g.da = at::empty(r.sizes(), opts);
-  g.db = at::empty(r.sizes(), opts);
+  g.dr = empty_large_output(r.sizes(), opts);
+  g.dw = empty_large_output(r.sizes(), opts);
+  g.dk = empty_large_output(r.sizes(), opts);
+  g.dv = empty_large_output(r.sizes(), opts);
+  g.da = empty_large_output(r.sizes(), opts);
+  g.db = empty_large_output(r.sizes(), opts);
   at::Tensor ds0 = at::empty({d.B, d.H, d.N, d.N}, opts);
 #if defined(__AVX512F__)
   if (r.scalar_type() == at::kFloat && (d.N == 16 || d.N == 32 || d.N == 64 || d.N == 128)) {

@@ -1,6 +1,8 @@
 // statetune bench kernels: the WKV-7 implementations side by side, measured in one run.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <torch/cuda.h>
@@ -48,26 +50,46 @@ struct Timing {
   double fwd_s, fwdbwd_s;
 };
 
-Timing time_impl(bool reference, const Inputs& in, int repeats) {
+// One forward and backward of the reference or the fast CPU path, timed.
+Timing time_once(bool reference, const Inputs& in) {
   Timing t{0, 0};
-  for (int i = 0; i < repeats; ++i) {
-    Timer timer;
-    if (reference) {
-      kernels::wkv7_forward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
-      t.fwd_s += timer.seconds();
-      timer.reset();
-      kernels::wkv7_backward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, in.dy, at::Tensor());
-    } else {
-      auto saved = kernels::wkv7_forward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
-      t.fwd_s += timer.seconds();
-      timer.reset();
-      kernels::wkv7_backward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, saved.checkpoints, in.dy, at::Tensor());
-    }
-    t.fwdbwd_s += timer.seconds();
+  Timer timer;
+  if (reference) {
+    kernels::wkv7_forward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+    t.fwd_s = timer.seconds();
+    timer.reset();
+    kernels::wkv7_backward_ref(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, in.dy, at::Tensor());
+  } else {
+    auto saved = kernels::wkv7_forward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0);
+    t.fwd_s = timer.seconds();
+    timer.reset();
+    kernels::wkv7_backward_cpu(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, saved.checkpoints, in.dy, at::Tensor());
   }
-  t.fwd_s /= repeats;
-  t.fwdbwd_s = t.fwd_s + t.fwdbwd_s / repeats;
+  t.fwdbwd_s = t.fwd_s + timer.seconds();
   return t;
+}
+
+// The median of a list of timings, forward and forward+backward each: single calls on this
+// project's VMs vary by tens of percent, and taking the median for every implementation
+// keeps their ratio steady.
+Timing median(const std::vector<Timing>& runs) {
+  auto mid = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  };
+  std::vector<double> fwd, fwdbwd;
+  for (const Timing& t : runs) {
+    fwd.push_back(t.fwd_s);
+    fwdbwd.push_back(t.fwdbwd_s);
+  }
+  return {mid(fwd), mid(fwdbwd)};
+}
+
+Timing time_median(bool reference, const Inputs& in, int repeats) {
+  std::vector<Timing> runs;
+  for (int i = 0; i < repeats; ++i) runs.push_back(time_once(reference, in));
+  return median(runs);
 }
 
 // The CUDA kernels through their torch adapters, inputs in `dtype` (state fp32), on GPU 0.
@@ -76,7 +98,7 @@ Timing time_cuda(const Inputs& host, at::ScalarType dtype, int repeats) {
   auto dev = [&](const at::Tensor& t, at::ScalarType dt) { return t.to(at::Device(at::kCUDA, 0), dt); };
   const Inputs in{dev(host.r, dtype), dev(host.w, dtype), dev(host.k, dtype), dev(host.v, dtype),
                   dev(host.a, dtype), dev(host.b, dtype), dev(host.s0, at::kFloat), dev(host.dy, dtype)};
-  auto run = [&](Timing* t) {
+  auto run = [&] {
     torch::cuda::synchronize();
     Timer timer;
     auto saved = kernels::wkv7_forward_cuda(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, /*save=*/true);
@@ -86,17 +108,12 @@ Timing time_cuda(const Inputs& host, at::ScalarType dtype, int repeats) {
     kernels::wkv7_backward_cuda(in.r, in.w, in.k, in.v, in.a, in.b, in.s0, saved.checkpoints, saved.sa, in.dy,
                                 at::Tensor());
     torch::cuda::synchronize();
-    if (t) {
-      t->fwd_s += fwd;
-      t->fwdbwd_s += fwd + timer.seconds();
-    }
+    return Timing{fwd, fwd + timer.seconds()};
   };
-  run(nullptr);
-  Timing t{0, 0};
-  for (int i = 0; i < repeats; ++i) run(&t);
-  t.fwd_s /= repeats;
-  t.fwdbwd_s /= repeats;
-  return t;
+  run();
+  std::vector<Timing> runs;
+  for (int i = 0; i < repeats; ++i) runs.push_back(run());
+  return median(runs);
 }
 
 // Extra memory of the CUDA path: checkpoints + sa_t (kept from forward to backward) + the
@@ -129,7 +146,7 @@ void add_bench_kernels(CLI::App& bench) {
       "CUDA LibTorch are present, the CUDA kernels in fp32 and bf16");
   struct Options {
     int64_t ref_tokens = 512;
-    int repeats = 1;
+    int repeats = 3;
     bool quick = false;
     int threads = 1;
   };
@@ -138,7 +155,7 @@ void add_bench_kernels(CLI::App& bench) {
                   "The reference (plain float64 loops) is timed on B=1 and this many tokens of each shape; rates "
                   "per token·head are compared")
       ->capture_default_str();
-  sub->add_option("--repeats", o->repeats, "Timed repeats")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--repeats", o->repeats, "Timed calls per implementation and shape; the median is printed. The fast CPU path first makes one more call, printed as cpu-cold (fresh output memory)")->capture_default_str()->check(CLI::PositiveNumber);
   sub->add_flag("--quick", o->quick, "Shorter sequences (T/8) for a fast look");
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {
@@ -147,11 +164,13 @@ void add_bench_kernels(CLI::App& bench) {
                               {"0.1B (H12,N64) T512", 1, 512, 12, 64},
                               {"1.5B (H32,N64) T512", 1, 512, 32, 64}};
     std::printf("bench kernels: WKV-7, fp32 inputs and state, %d threads, CPU. GFLOP/s count ~9N² per token·head "
-                "forward, ~31N² backward.\n",
-                o->threads);
+                "forward, ~31N² backward.\nEach row: median of %d timed calls. The reference (float64 loops) runs "
+                "on B=1 and the first %lld tokens. cpu-cold is the fast path's first call, whose outputs are fresh "
+                "memory; later calls reuse it (the kernels' output cache), as a training loop's steps do.\n",
+                o->threads, o->repeats, static_cast<long long>(o->ref_tokens));
     const bool use_cuda = kernels::cuda_backend_compiled() && torch::cuda::is_available();
     if (use_cuda)
-      std::printf("CUDA: %zu device(s); rows cuda-f32 / cuda-bf16 time GPU 0 (fp32 state), warm, synchronised.\n",
+      std::printf("CUDA: %zu device(s); rows cuda-f32 / cuda-bf16 time GPU 0 (fp32 state): median of the timed calls after one warm-up, synchronised.\n",
                   torch::cuda::device_count());
     else
       std::printf("CUDA: not timed (%s).\n", kernels::cuda_backend_compiled()
@@ -164,19 +183,28 @@ void add_bench_kernels(CLI::App& bench) {
       if (o->quick) s.T /= 8;
       const int64_t ref_T = std::min(s.T, o->ref_tokens);
       Inputs ref_in = make_inputs(1, ref_T, s.H, s.N);
-      Timing ref = time_impl(true, ref_in, 1);
+      const Timing ref = time_median(true, ref_in, o->repeats);
       // The reference keeps every state in float64: T·N²·8 bytes per (batch, head) at a time.
       print_row("ref", s, ref_T, 1, ref, ref_T * s.N * s.N * 8.0 / (1 << 20));
       Inputs in = make_inputs(s.B, s.T, s.H, s.N);
-      Timing cpu = time_impl(false, in, o->repeats);
       // Extra memory of the CPU path: the state checkpoints kept for the backward.
       const int64_t every = kernels::kWkv7CpuCheckpointEvery;
       const double ckpt_mib = static_cast<double>(s.B * s.H * ((s.T + every - 1) / every) * s.N * s.N * 4) / (1 << 20);
+      // The first call pays for fresh output memory (the OS zeroes it on first touch); a
+      // training loop's later steps reuse it (kernels' output cache), as the timed calls do.
+      const Timing cold = time_once(false, in);
+      print_row("cpu-cold", s, s.T, s.B, cold, ckpt_mib);
+      const Timing cpu = time_median(false, in, o->repeats);
       print_row("cpu", s, s.T, s.B, cpu, ckpt_mib);
-      const double ref_rate_f = ref_T * s.H / ref.fwd_s, cpu_rate_f = s.B * s.T * s.H / cpu.fwd_s;
-      const double ref_rate_b = ref_T * s.H / ref.fwdbwd_s, cpu_rate_b = s.B * s.T * s.H / cpu.fwdbwd_s;
-      std::printf("%-9s %-22s speed-up of cpu over ref (per token·head): forward %.1fx, forward+backward %.1fx\n",
-                  "", s.name, cpu_rate_f / ref_rate_f, cpu_rate_b / ref_rate_b);
+      auto speedup = [&](const Timing& t) {
+        const double ref_f = ref_T * s.H / ref.fwd_s, ref_b = ref_T * s.H / ref.fwdbwd_s;
+        return std::make_pair(s.B * s.T * s.H / t.fwd_s / ref_f, s.B * s.T * s.H / t.fwdbwd_s / ref_b);
+      };
+      const auto [warm_f, warm_b] = speedup(cpu);
+      const auto [cold_f, cold_b] = speedup(cold);
+      std::printf("%-9s %-22s speed-up of cpu over ref (per token·head): forward %.1fx, forward+backward %.1fx "
+                  "(first call: %.1fx, %.1fx)\n",
+                  "", s.name, warm_f, warm_b, cold_f, cold_b);
       if (use_cuda) {
         print_row("cuda-f32", s, s.T, s.B, time_cuda(in, at::kFloat, o->repeats), cuda_extra_mib(s));
         print_row("cuda-bf16", s, s.T, s.B, time_cuda(in, at::kBFloat16, o->repeats), cuda_extra_mib(s));

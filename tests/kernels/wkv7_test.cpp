@@ -5,11 +5,13 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "kernel_test_inputs.h"
+#include "statetune/kernels/large_output.h"
 #include "statetune/kernels/wkv7.h"
 
 namespace statetune::kernels {
@@ -167,6 +169,24 @@ TEST(Wkv7FastPathExtremes, SmallZeroAndUnitDecaysMatchTheReference) {
     at::Tensor gsT = at::randn({B, H, N, N});
     expect_fast_matches_reference(in, gy, gsT, "N=" + std::to_string(N));
   }
+}
+
+// Large outputs (y, the checkpoints, every input gradient) come from reused buffers that hold
+// whatever the last user left: poison the cache with NaN-filled buffers of exactly their size
+// first, and the fast path must still overwrite every element.
+TEST(Wkv7FastPathOutputCache, ReusedBuffersAreFullyOverwritten) {
+  const int64_t B = 1, T = 2048, H = 16, N = 64;  // every [B,T,H,N] fp32 output and the checkpoints: 8 MiB
+  ASSERT_GE(static_cast<size_t>(B * T * H * N * 4), kLargeOutputBytes);
+  Inputs in = random_inputs(B, T, H, N, /*shared_s0=*/true, at::kFloat, 77);
+  at::Tensor gy = at::randn(in.r.sizes()), gsT = at::randn({B, H, N, N});
+  {
+    std::vector<at::Tensor> poison;
+    for (int i = 0; i < 8; ++i)
+      poison.push_back(empty_large_output({B, T, H, N}, at::kFloat).fill_(std::numeric_limits<float>::quiet_NaN()));
+  }
+  const int64_t reused_before = large_output_cache_stats().reused;
+  expect_fast_matches_reference(in, gy, gsT, "after poisoning the output cache");
+  EXPECT_GE(large_output_cache_stats().reused - reused_before, 8) << "the poisoned buffers were not the ones reused";
 }
 
 // Tasks write only their own outputs: one thread and two give the same bits.
