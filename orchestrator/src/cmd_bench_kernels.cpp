@@ -166,7 +166,9 @@ void add_bench_kernels(CLI::App& bench) {
     std::printf("bench kernels: WKV-7, fp32 inputs and state, %d threads, CPU. GFLOP/s count ~9N² per token·head "
                 "forward, ~31N² backward.\nEach row: median of %d timed calls. The reference (float64 loops) runs "
                 "on B=1 and the first %lld tokens. cpu-cold is the fast path's first call, whose outputs are fresh "
-                "memory; later calls reuse it (the kernels' output cache), as a training loop's steps do.\n",
+                "memory; later calls reuse it (the kernels' output cache), as a training loop's steps do.\nextra MiB: "
+                "memory kept beyond inputs and outputs (ref: its float64 states; cpu: the checkpoints, plus at most "
+                "1.6 MiB of scratch per thread; cuda: checkpoints, sa and the backward's scratch).\n",
                 o->threads, o->repeats, static_cast<long long>(o->ref_tokens));
     const bool use_cuda = kernels::cuda_backend_compiled() && torch::cuda::is_available();
     if (use_cuda)
