@@ -2,6 +2,7 @@
 // N dispatch and the launch sequence. See kernel_readout_cuda.cuh for the op, the layouts and
 // the design; the kernels are in kernel_readout_cuda_kernels.cuh.
 #include "kernel_readout_cuda.cuh"
+#include "cuda_launch.cuh"  // before the device code: under emulation it defines threadIdx etc.
 #include "kernel_readout_cuda_kernels.cuh"
 
 #include <climits>
@@ -71,7 +72,7 @@ WorkspaceLayout workspace_layout(int64_t B, int64_t T, int64_t H, int64_t N, int
 // Every launch goes through here: 256-thread blocks, no dynamic shared memory.
 template <typename... KArgs, typename... Args>
 cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, cudaStream_t stream, Args... args) {
-  kernel<<<grid, kd::kThreads, 0, stream>>>(static_cast<KArgs>(args)...);
+  ST_CUDA_LAUNCH(grid, kd::kThreads, stream, kernel)(static_cast<KArgs>(args)...);
   return cudaGetLastError();
 }
 

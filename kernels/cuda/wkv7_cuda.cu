@@ -2,6 +2,7 @@
 // See wkv7_cuda.cuh for the op, the layouts and the design; the kernels are in
 // wkv7_cuda_kernels.cuh.
 #include "wkv7_cuda.cuh"
+#include "cuda_launch.cuh"  // before the device code: under emulation it defines threadIdx etc.
 #include "wkv7_cuda_kernels.cuh"
 
 #include <climits>
@@ -32,7 +33,7 @@ cudaError_t launch_forward(const Wkv7ForwardParams& p, cudaStream_t stream) {
   const auto* v = static_cast<const T*>(p.v);
   const auto* a = static_cast<const T*>(p.a);
   const auto* b = static_cast<const T*>(p.b);
-  wkv7_detail::wkv7_forward_kernel<N, T><<<static_cast<unsigned>(p.B * p.H), N, 0, stream>>>(
+  ST_CUDA_LAUNCH(static_cast<unsigned>(p.B * p.H), N, stream, wkv7_detail::wkv7_forward_kernel<N, T>)(
       static_cast<int>(p.T), static_cast<int>(p.H), r, w, k, v, a, b, p.s0, p.s0_shared,
       static_cast<T*>(p.y), p.sT, p.checkpoints, p.sa);
   return cudaGetLastError();
@@ -56,7 +57,7 @@ cudaError_t launch_backward(const Wkv7BackwardParams& p, cudaStream_t stream) {
   // ds0 goes straight to the output unless a shared s0 must be summed over B > 1 sequences.
   const bool reduce = p.ds0 != nullptr && p.s0_shared && p.B > 1;
   float* ds0_direct = reduce ? nullptr : p.ds0;
-  wkv7_detail::wkv7_backward_kernel<N, T><<<static_cast<unsigned>(p.B * p.H), N, 0, stream>>>(
+  ST_CUDA_LAUNCH(static_cast<unsigned>(p.B * p.H), N, stream, wkv7_detail::wkv7_backward_kernel<N, T>)(
       static_cast<int>(p.T), static_cast<int>(p.H), static_cast<const T*>(p.r), static_cast<const T*>(p.w),
       static_cast<const T*>(p.k), static_cast<const T*>(p.v), static_cast<const T*>(p.a),
       static_cast<const T*>(p.b), p.checkpoints, p.sa, static_cast<const T*>(p.dy), p.dsT,
@@ -67,7 +68,7 @@ cudaError_t launch_backward(const Wkv7BackwardParams& p, cudaStream_t stream) {
   constexpr int kThreads = 256;
   const int64_t total = p.H * NN;
   const auto blocks = static_cast<unsigned>((total + kThreads - 1) / kThreads);
-  wkv7_detail::wkv7_reduce_ds0_kernel<<<blocks, kThreads, 0, stream>>>(
+  ST_CUDA_LAUNCH(blocks, kThreads, stream, wkv7_detail::wkv7_reduce_ds0_kernel)(
       static_cast<int>(p.B), static_cast<int>(p.H), NN, p.backward_scratch, p.ds0);
   return cudaGetLastError();
 }

@@ -38,7 +38,9 @@ inline double dot(const std::vector<double>& x, const std::vector<double>& y) {
 }
 
 // Prints the GPU the test runs on; false, after printing "no GPU: skipped", when there is none
-// (the caller then exits 77, which ctest reports as skipped).
+// (the caller then exits 77, which ctest reports as skipped). Built against the CPU emulation
+// (tests/gpu/emulation, STATETUNE_CUDA_EMULATION) it says so instead: nobody may read such a
+// run as a GPU run.
 inline bool announce_gpu() {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
@@ -48,8 +50,24 @@ inline bool announce_gpu() {
   }
   cudaDeviceProp prop{};
   CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+#if defined(STATETUNE_CUDA_EMULATION)
+  std::printf("NOT A GPU: the CUDA kernels run as C++ on the CPU, in the %s (tests/gpu/emulation);\n"
+              "this checks their indexing, barriers and arithmetic, not nvcc, GPU math or timing\n",
+              prop.name);
+#else
   std::printf("GPU: %s (sm_%d%d)\n", prop.name, prop.major, prop.minor);
+#endif
   return true;
+}
+
+// The last line of a run.
+inline const char* verdict(bool passed) {
+#if defined(STATETUNE_CUDA_EMULATION)
+  return passed ? "PASSED (CPU emulation of the CUDA kernels, not a GPU)"
+                : "FAILED (CPU emulation of the CUDA kernels, not a GPU)";
+#else
+  return passed ? "PASSED" : "FAILED";
+#endif
 }
 
 }  // namespace statetune::gpu_test

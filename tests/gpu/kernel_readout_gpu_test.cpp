@@ -26,6 +26,10 @@
 // γ) and ~2e-7 (dS0) in a CPU emulation of these kernels; 1e-5 leaves a margin of ~10× for the
 // GPU's expf / FMA contraction while still catching any indexing or formula error (those give
 // errors of order 1).
+//
+// Built twice (tests/CMakeLists.txt): test_gpu_kernel_readout with nvcc and cudart, and
+// test_gpu_kernel_readout_emulated against the CPU emulation of tests/gpu/emulation (the same
+// kernel sources as C++, no GPU needed), which runs the same cases and says that it is not a GPU.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -585,6 +589,6 @@ int main() {
   std::printf("%d cases; largest relative norm error per output (tol %.1e):\n", n_cases, kTol);
   for (int k = 0; k < kOutputs; ++k)
     std::printf("  %-6s %.3e  %s\n", kNames[k], worst[k].err, worst[k].where.c_str());
-  std::printf("%s\n", failures == 0 ? "PASSED" : "FAILED");
+  std::printf("%s\n", statetune::gpu_test::verdict(failures == 0));
   return failures == 0 ? 0 : 1;
 }

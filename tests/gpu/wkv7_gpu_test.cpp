@@ -15,6 +15,10 @@
 //   * outputs stored in bf16 / fp16 (y and dr..db): round-to-nearest changes each element by
 //     at most u·|x| (u = 2^-8 for bf16, 2^-11 for fp16), hence the norm by at most u·‖x‖; the
 //     tolerance is u + 1e-5. sT and ds0 are fp32 in every case and keep 1e-5.
+//
+// Built twice (tests/CMakeLists.txt): test_gpu_wkv7 with nvcc and cudart, and
+// test_gpu_wkv7_emulated against the CPU emulation of tests/gpu/emulation (the same kernel
+// sources as C++, no GPU needed), which runs the same cases and says that it is not a GPU.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
@@ -478,6 +482,6 @@ int main() {
       std::printf("  %s %-3s %.3e (tol %.1e, %.2f of it)  %s\n", dtype_name(dt), names[m], wst.err, wst.tol,
                   wst.ratio, wst.where.c_str());
     }
-  std::printf("%s\n", failures == 0 ? "PASSED" : "FAILED");
+  std::printf("%s\n", statetune::gpu_test::verdict(failures == 0));
   return failures == 0 ? 0 : 1;
 }
