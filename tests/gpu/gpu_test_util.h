@@ -37,6 +37,23 @@ inline double dot(const std::vector<double>& x, const std::vector<double>& y) {
   return s;
 }
 
+// Central differences (loss(x + h·e_i) − loss(x − h·e_i)) / 2h for every element i of x,
+// which loss() reads; x is restored element by element.
+template <typename Loss>
+std::vector<double> central_differences(std::vector<double>& x, double h, const Loss& loss) {
+  std::vector<double> fd(x.size());
+  for (size_t e = 0; e < x.size(); ++e) {
+    const double x0 = x[e];
+    x[e] = x0 + h;
+    const double lp = loss();
+    x[e] = x0 - h;
+    const double lm = loss();
+    x[e] = x0;
+    fd[e] = (lp - lm) / (2 * h);
+  }
+  return fd;
+}
+
 // Prints the GPU the test runs on; false, after printing "no GPU: skipped", when there is none
 // (the caller then exits 77, which ctest reports as skipped). Built against the CPU emulation
 // (tests/gpu/emulation, STATETUNE_CUDA_EMULATION) it says so instead: nobody may read such a

@@ -260,6 +260,7 @@ std::vector<double> random_vec(size_t n, std::mt19937_64& rng) {
   return x;
 }
 
+using statetune::gpu_test::central_differences;
 using statetune::gpu_test::dot;
 using statetune::gpu_test::rel_err;
 
@@ -284,17 +285,8 @@ bool check_reference_fd() {
     } inputs[] = {{"q", &Problem::q, &g.dq}, {"S0", &Problem::S0, &g.dS0}, {"S_hat", &Problem::Shat, &g.dS_hat}};
     constexpr double kStep = 1e-6;  // truncation O(h²) ~ 1e-12, cancellation ~ 1e-16 / h ~ 1e-10
     for (const Input& in : inputs) {
-      std::vector<double> fd((p.*in.field).size());
       Problem pp = p;
-      for (size_t e = 0; e < fd.size(); ++e) {
-        const double x0 = (pp.*in.field)[e];
-        (pp.*in.field)[e] = x0 + kStep;
-        const double lp = loss(pp);
-        (pp.*in.field)[e] = x0 - kStep;
-        const double lm = loss(pp);
-        (pp.*in.field)[e] = x0;
-        fd[e] = (lp - lm) / (2 * kStep);
-      }
+      const std::vector<double> fd = central_differences(pp.*in.field, kStep, [&] { return loss(pp); });
       const double err = rel_err(*in.grad, fd);
       worst = std::max(worst, err);
       if (!(err < 1e-7)) {

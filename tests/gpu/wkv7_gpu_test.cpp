@@ -209,6 +209,7 @@ std::vector<double> random_vec(size_t n, std::mt19937_64& rng) {
   return x;
 }
 
+using statetune::gpu_test::central_differences;
 using statetune::gpu_test::dot;
 using statetune::gpu_test::rel_err;
 
@@ -237,17 +238,8 @@ bool check_reference_fd() {
                   {"s0", &Problem::s0, &g.ds0}};
     constexpr double kStep = 1e-5;  // truncation O(h^2) ~ 1e-10, cancellation ~ 1e-16 / h ~ 1e-11
     for (const Input& in : inputs) {
-      std::vector<double> fd((p.*in.field).size());
       Problem q = p;
-      for (size_t e = 0; e < fd.size(); ++e) {
-        const double x0 = (q.*in.field)[e];
-        (q.*in.field)[e] = x0 + kStep;
-        const double lp = loss(q);
-        (q.*in.field)[e] = x0 - kStep;
-        const double lm = loss(q);
-        (q.*in.field)[e] = x0;
-        fd[e] = (lp - lm) / (2 * kStep);
-      }
+      const std::vector<double> fd = central_differences(q.*in.field, kStep, [&] { return loss(q); });
       const double err = rel_err(*in.grad, fd);
       worst = std::max(worst, err);
       if (!(err < 1e-7)) {
