@@ -44,7 +44,7 @@ void add_bench_model(CLI::App& bench) {
   sub->add_option("--batch", o->batches, "Batch sizes to run, e.g. 1,4")->delimiter(',')->capture_default_str();
   sub->add_option("--repeats", o->repeats, "Timed repeats per batch size (after one warm-up)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {
     apply_threads(o->threads);

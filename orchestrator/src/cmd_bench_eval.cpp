@@ -118,11 +118,11 @@ void add_bench_eval(CLI::App& bench) {
       ->capture_default_str();
   sub->add_option("--items", o->items, "Items per benchmark (the first N)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   sub->add_option("--num-fewshot", o->num_fewshot, "Few-shot examples")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  sub->add_option("--threads", o->threads, "Worker threads")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--threads", o->threads, "Worker threads")->capture_default_str()->check(positive_count());
   set_command_body(*sub, [o] { run_bench_eval(*o); });
 }
 

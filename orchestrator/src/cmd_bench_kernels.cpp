@@ -155,7 +155,7 @@ void add_bench_kernels(CLI::App& bench) {
                   "The reference (plain float64 loops) is timed on B=1 and this many tokens of each shape; rates "
                   "per token·head are compared")
       ->capture_default_str();
-  sub->add_option("--repeats", o->repeats, "Timed calls per implementation and shape; the median is printed. The fast CPU path first makes one more call, printed as cpu-cold (fresh output memory)")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--repeats", o->repeats, "Timed calls per implementation and shape; the median is printed. The fast CPU path first makes one more call, printed as cpu-cold (fresh output memory)")->capture_default_str()->check(positive_count());
   sub->add_flag("--quick", o->quick, "Shorter sequences (T/8) for a fast look");
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {

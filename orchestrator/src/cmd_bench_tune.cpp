@@ -310,11 +310,11 @@ void add_bench_tune(CLI::App& bench) {
       ->check(CLI::IsMember({"0.1b", "small"}))
       ->capture_default_str();
   sub->add_flag("--small", o->small, "Same as --shape small");
-  sub->add_option("--seq-len", o->seq_len, "Tokens per sequence T")->capture_default_str()->check(CLI::PositiveNumber);
-  sub->add_option("--batch", o->batch, "Sequences per step B")->capture_default_str()->check(CLI::PositiveNumber);
+  sub->add_option("--seq-len", o->seq_len, "Tokens per sequence T")->capture_default_str()->check(positive_count());
+  sub->add_option("--batch", o->batch, "Sequences per step B")->capture_default_str()->check(positive_count());
   sub->add_option("--steps", o->steps, "Timed steps per method (after one warm-up step)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   sub->add_option("--methods", o->methods, "Methods to run: standard, kernel:M, dbp:M")
       ->delimiter(',')
       ->capture_default_str();

@@ -130,7 +130,7 @@ void add_demo_command(CLI::App& app) {
   sub->add_option("--vocab", o->vocab,
                   "rwkv_vocab_v20230424.txt (optional; without it the demo uses the byte tokens 1..256)");
   sub->add_option("--out", o->out, "Folder for the demo's files (model, tuned states)")->capture_default_str();
-  sub->add_option("--steps", o->steps, "Optimiser steps per method")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("--steps", o->steps, "Optimiser steps per method")->check(positive_count())->capture_default_str();
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {
     apply_threads(o->threads);

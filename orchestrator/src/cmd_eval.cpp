@@ -172,7 +172,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::IsMember({"fail", "skip"}));
   sub->add_option("--max-gen-tokens", o->max_gen_tokens, "GSM8K: tokens to generate at most")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   sub->add_flag("--no-share-context", o->unshared,
                 "Run every choice's full sequence instead of sharing the context's state (same results, slower)");
   add_threads_option(*sub, &o->threads);

@@ -243,10 +243,10 @@ void add_guide_traces_command(CLI::App& app) {
       ->excludes(out);
   sub->add_option("--max-tokens", o->max_tokens, "Tokens the guide writes at most per question")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   sub->add_option("--top-k", o->top_k, "Log-probs recorded per token (the guide's most likely tokens)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   sub->add_option("--temperature", o->temperature, "Sampling temperature; 0 = greedy")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);

@@ -30,12 +30,12 @@ void add_init_model_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   o->config.head_size = 64;
-  sub->add_option("--layers", o->config.n_layer, "Number of layers")->required()->check(CLI::PositiveNumber);
-  sub->add_option("--dim", o->config.n_embd, "Model width C")->required()->check(CLI::PositiveNumber);
+  sub->add_option("--layers", o->config.n_layer, "Number of layers")->required()->check(positive_count());
+  sub->add_option("--dim", o->config.n_embd, "Model width C")->required()->check(positive_count());
   sub->add_option("--head-size", o->config.head_size, "Head size N (C must be a multiple)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  sub->add_option("--vocab", o->config.vocab_size, "Vocabulary size")->required()->check(CLI::PositiveNumber);
+      ->check(positive_count());
+  sub->add_option("--vocab", o->config.vocab_size, "Vocabulary size")->required()->check(positive_count());
   sub->add_option("--ranks", o->ranks,
                   "LoRA ranks w,a,v,g (default: the official training code's choice for this width)")
       ->delimiter(',')

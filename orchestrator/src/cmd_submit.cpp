@@ -224,14 +224,14 @@ void add_submit_command(CLI::App& app) {
   sub->add_option("overrides", o->overrides, "key=value overrides of the sweep's base config, passed to `sweep`");
   sub->add_option("--cluster", o->cluster, "The cluster profile YAML (cluster/examples/)")->required()->check(CLI::ExistingFile);
   sub->add_option("--out", o->out, "The study's HDF5 results file")->required();
-  sub->add_option("--array", o->array, "Split the runs into K independent array tasks")->check(CLI::PositiveNumber);
+  sub->add_option("--array", o->array, "Split the runs into K independent array tasks")->check(positive_count());
   sub->add_flag("--dry-run", o->dry_run, "Print the scripts; write and submit nothing");
   sub->add_option("--ranks-per-run", o->ranks_per_run, "Passed to `sweep`: ranks per run (data parallel)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_count())
       ->capture_default_str();
   sub->add_option("--comm", o->comm, "Passed to `sweep`: auto, mpi, local or nccl (default: sweep's)");
   sub->add_option("--threads", o->threads, "Passed to `sweep`: threads per rank (default: the profile's cpus_per_rank, else sweep's)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   set_command_body(*sub, [o] { run_submit(*o); });
 }
 

@@ -251,7 +251,7 @@ void add_sweep_command(CLI::App& app) {
   sub->add_flag("--restart", o->restart, "Ignore partial checkpoints: unfinished runs start from step 0");
   sub->add_flag("--fail-fast", o->fail_fast, "Stop the study at the first failed or diverged run");
   sub->add_option("--ranks-per-run", o->ranks_per_run, "Ranks per group (data parallel within a run)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_count())
       ->capture_default_str();
   sub->add_option("--comm", o->comm,
                   "Gradient all-reduce: auto (NCCL for GPU tensors; the model runs on the CPU in this version, so MPI),\n"
@@ -260,7 +260,7 @@ void add_sweep_command(CLI::App& app) {
   sub->add_option("--shard", o->shard, "I/K: run only the runs whose index % K == I (a Slurm array task)");
   o->threads = 1;
   sub->add_option("--threads", o->threads, "Torch threads per rank (default 1: one core per rank)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_count())
       ->capture_default_str();
   set_command_body(*sub, [o] { run_sweep(*o); });
 }

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <map>
 #include <memory>
+#include <string>
 
 #include <ATen/Parallel.h>
 
@@ -56,8 +57,24 @@ void run_selected(CLI::App& sub) {
 void add_threads_option(CLI::App& sub, int* threads) {
   *threads = available_cores();
   sub.add_option("--threads", *threads, "Worker threads (default: the cores this process may use)")
-      ->check(CLI::PositiveNumber)
+      ->check(positive_count())
       ->capture_default_str();
+}
+
+CLI::Validator positive_count() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        long long n = 0;
+        size_t used = 0;
+        try {
+          n = std::stoll(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || n < 1) return "expected a whole number >= 1, got '" + text + "'";
+        return std::string();
+      },
+      "INT>=1");
 }
 
 void apply_threads(int threads) {

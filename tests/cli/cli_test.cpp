@@ -111,6 +111,21 @@ TEST_F(Cli, BadInputsAreOneLineErrorsNamingTheFile) {
   EXPECT_NE(none.code, 0);
 }
 
+// Options that count something take whole numbers >= 1, and say so when given anything else.
+TEST_F(Cli, CountOptionsRejectZeroFractionsAndTextByName) {
+  for (const char* value : {"0", "-2", "1.5", "abc", "3x"}) {
+    CommandResult r = run_statetune(std::string("bench kernels --quick --repeats ") + value);
+    EXPECT_NE(r.code, 0) << value;
+    EXPECT_NE(r.output.find(std::string("--repeats: expected a whole number >= 1, got '") + value + "'"),
+              std::string::npos)
+        << r.output;
+  }
+  CommandResult threads = run_statetune("score --model " + dir_ + "/m.pth --tokens 0,1 --threads 0");
+  EXPECT_NE(threads.code, 0);
+  EXPECT_NE(threads.output.find("--threads: expected a whole number >= 1, got '0'"), std::string::npos)
+      << threads.output;
+}
+
 TEST_F(Cli, EverySubcommandHasHelp) {
   for (const char* sub : {"demo", "init-model", "tokenize", "score", "generate", "bench model", "bench tokenizer"}) {
     CommandResult r = run_statetune(std::string(sub) + " --help");

@@ -7,6 +7,7 @@
 
 namespace CLI {
 class App;
+class Validator;
 }
 
 namespace statetune::orchestrator {
@@ -25,6 +26,10 @@ void set_command_body(CLI::App& sub, std::function<void()> body);
 // --threads N for a subcommand: defaults to the cores this process may use; applied to
 // torch (intra-op) before the body runs.
 void add_threads_option(CLI::App& sub, int* threads);
+
+// Check for options that count something (steps, tokens, threads): a whole number >= 1. CLI11's
+// PositiveNumber accepts fractions and reports a range up to 1.8e308.
+CLI::Validator positive_count();
 void apply_threads(int threads);
 
 // A command that ends without an error but not fully successfully (e.g. `sweep` stopped by a
