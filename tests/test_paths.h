@@ -20,6 +20,17 @@ inline std::string shared_dir() {
 
 inline std::string shared_path(const std::string& relative) { return shared_dir() + "/" + relative; }
 
+// A Python with torch (the torch wheel's virtual environment run.sh made, whose LibTorch this
+// build links): STATETUNE_TORCH_PYTHON, else what CMake was told, else /usr/bin/python3.
+inline std::string torch_python() {
+  if (const char* env = std::getenv("STATETUNE_TORCH_PYTHON")) return env;
+#ifdef STATETUNE_TORCH_PYTHON_DEFAULT
+  return STATETUNE_TORCH_PYTHON_DEFAULT;
+#else
+  return "/usr/bin/python3";
+#endif
+}
+
 inline std::string statetune_binary() {
 #ifdef STATETUNE_BINARY_DEFAULT
   return STATETUNE_BINARY_DEFAULT;

@@ -61,8 +61,6 @@ struct Inputs {
 
 }  // namespace
 
-bool cuda_backend_compiled() { return true; }
-
 Wkv7CudaSavedForward wkv7_forward_cuda(const at::Tensor& r, const at::Tensor& w, const at::Tensor& k,
                                        const at::Tensor& v, const at::Tensor& a, const at::Tensor& b,
                                        const at::Tensor& s0, bool save) {

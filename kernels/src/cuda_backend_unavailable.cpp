@@ -19,6 +19,14 @@ namespace {
 
 bool cuda_backend_compiled() { return false; }
 
+int cuda_device_count() { return 0; }
+void cuda_set_device(int) { no_cuda_build("cuda_set_device"); }
+std::string cuda_device_description(int) { return "no CUDA in this build"; }
+std::string cuda_versions() { return "no CUDA in this build"; }
+void cuda_synchronize(int) {}
+CudaMemoryPeak cuda_memory_peak(int) { return {}; }
+void cuda_reset_memory_peak(int) {}
+
 Wkv7CudaSavedForward wkv7_forward_cuda(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
                                        const at::Tensor&, const at::Tensor&, const at::Tensor&, bool) {
   no_cuda_build("wkv7");

@@ -13,7 +13,10 @@ at::Tensor dbp_second_moment_sum_cpu(const at::Tensor& z, const at::Tensor& mask
   if (mask.defined()) {
     ST_CHECK(mask.dim() == 2 && mask.size(0) == B && mask.size(1) == T, "dbp: mask must be [B, T] = [{}, {}], got {}",
              B, T, shape_str(mask.sizes()));
-    zd = zd.index({mask.reshape({B * T}).to(at::kBool)});
+    const at::Tensor real = mask.reshape({B * T}).to(at::kBool);
+    // On the CPU the real rows are taken out; elsewhere the padding rows are zeroed instead,
+    // since taking rows by a mask reads the mask on the host (the result's size depends on it).
+    zd = zd.is_cpu() ? zd.index({real}) : zd * real.to(at::kDouble).view({B * T, 1, 1});
   }
   at::Tensor per_head = zd.permute({1, 2, 0});  // [H, M, n]
   return at::bmm(per_head, per_head.transpose(1, 2));

@@ -18,8 +18,9 @@ struct KernelReadoutFunction : public torch::autograd::Function<KernelReadoutFun
                                const at::Tensor& C, const at::Tensor& gamma, const at::Tensor& R,
                                const at::Tensor& S_hat, const at::Tensor& Q) {
     // S0 always arrives defined here (zeros when the caller had none), so autograd has a slot.
-    KernelReadoutOutput out = q.is_cuda() ? kernel_readout_forward_cuda(q, S0, C, gamma, R, S_hat, Q)
-                                          : kernel_readout_forward_cpu(q, S0, C, gamma, R, S_hat, Q);
+    KernelReadoutOutput out = q.is_meta()   ? kernel_readout_forward_meta(q, S_hat)
+                              : q.is_cuda() ? kernel_readout_forward_cuda(q, S0, C, gamma, R, S_hat, Q)
+                                            : kernel_readout_forward_cpu(q, S0, C, gamma, R, S_hat, Q);
     ctx->save_for_backward({q, S0, C, gamma, R, S_hat, Q});
     ctx->mark_non_differentiable({out.z});  // DBP statistics only; R is updated outside autograd
     return {out.o, out.z};
@@ -28,9 +29,9 @@ struct KernelReadoutFunction : public torch::autograd::Function<KernelReadoutFun
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     auto s = ctx->get_saved_variables();
     at::Tensor d_o = grad_outputs[0].defined() ? grad_outputs[0] : at::zeros_like(s[0]);
-    KernelReadoutGrads g = s[0].is_cuda()
-                               ? kernel_readout_backward_cuda(s[0], s[1], s[2], s[3], s[4], s[5], s[6], d_o)
-                               : kernel_readout_backward_cpu(s[0], s[1], s[2], s[3], s[4], s[5], s[6], d_o);
+    KernelReadoutGrads g = s[0].is_meta()   ? kernel_readout_backward_meta(s[0], s[1], s[5])
+                           : s[0].is_cuda() ? kernel_readout_backward_cuda(s[0], s[1], s[2], s[3], s[4], s[5], s[6], d_o)
+                                            : kernel_readout_backward_cpu(s[0], s[1], s[2], s[3], s[4], s[5], s[6], d_o);
     return {g.dq, g.dS0, at::Tensor(), at::Tensor(), at::Tensor(), g.dS_hat, at::Tensor()};
   }
 };

@@ -17,6 +17,11 @@ struct Wkv7Function : public torch::autograd::Function<Wkv7Function> {
                                const at::Tensor& s0) {
     // s0 always arrives defined here (zeros when the caller had none), so autograd has a slot.
     // Saved: the inputs, the state checkpoints and (CUDA only) sa_t of every step.
+    if (r.is_meta()) {
+      ctx->save_for_backward({r, w, k, v, a, b, s0, at::Tensor(), at::Tensor()});
+      Wkv7Output out = wkv7_forward_meta(r, s0);
+      return {out.y, out.sT};
+    }
     if (r.is_cuda()) {
       Wkv7CudaSavedForward saved = wkv7_forward_cuda(r, w, k, v, a, b, s0, /*save=*/true);
       ctx->save_for_backward({r, w, k, v, a, b, s0, saved.checkpoints, saved.sa});
@@ -30,9 +35,10 @@ struct Wkv7Function : public torch::autograd::Function<Wkv7Function> {
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     auto s = ctx->get_saved_variables();
     at::Tensor dy = grad_outputs[0].defined() ? grad_outputs[0] : at::zeros_like(s[0]);
-    Wkv7Grads g = s[0].is_cuda()
-                      ? wkv7_backward_cuda(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], dy, grad_outputs[1])
-                      : wkv7_backward_cpu(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], dy, grad_outputs[1]);
+    Wkv7Grads g = s[0].is_meta()   ? wkv7_backward_meta(s[0], s[6])
+                  : s[0].is_cuda() ? wkv7_backward_cuda(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], dy,
+                                                        grad_outputs[1])
+                                   : wkv7_backward_cpu(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], dy, grad_outputs[1]);
     return {g.dr, g.dw, g.dk, g.dv, g.da, g.db, g.ds0};
   }
 };

@@ -1,7 +1,9 @@
-// NCCL all-reduce for a rank group (nccl_communicator.h). Plain CUDA runtime + NCCL calls on
-// torch tensors' raw pointers, so it compiles against a CPU-only LibTorch too (CI does).
+// NCCL all-reduce for a rank group (nccl_communicator.h): NCCL calls on torch CUDA tensors'
+// raw pointers, enqueued on the device's current torch stream.
 #include "statetune/orchestrator/nccl_communicator.h"
 
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #include <cuda_runtime.h>
 #include <nccl.h>
 
@@ -44,12 +46,12 @@ ncclDataType_t nccl_type(at::ScalarType t) {
 
 class NcclCommunicator final : public workers::Communicator {
  public:
-  NcclCommunicator(MPI_Comm group, int local_rank) : host_(group) {
+  NcclCommunicator(MPI_Comm group, int device) : host_(group), device_(device) {
     int devices = 0;
     CUDA_CHECK(cudaGetDeviceCount(&devices));
-    ST_CHECK(devices > 0, "comm: nccl: no CUDA device is visible to this rank");
-    device_ = local_rank % devices;  // ranks map to GPUs by local rank
-    CUDA_CHECK(cudaSetDevice(device_));
+    ST_CHECK(device >= 0 && device < devices, "comm: nccl: CUDA device {} is not visible to this rank ({} are)",
+             device, devices);
+    const c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device_));
     ncclUniqueId id;
     if (host_.rank() == 0) NCCL_CHECK(ncclGetUniqueId(&id));
     MPI_CHECK(MPI_Bcast(&id, sizeof(id), MPI_BYTE, 0, group));
@@ -60,7 +62,6 @@ class NcclCommunicator final : public workers::Communicator {
   }
 
   void all_reduce_sum(std::vector<at::Tensor>& tensors) override {
-    if (host_.size() == 1) return;
     std::vector<at::Tensor> on_host;
     std::vector<size_t> host_index;
     std::map<at::ScalarType, std::vector<size_t>> by_type;
@@ -69,19 +70,23 @@ class NcclCommunicator final : public workers::Communicator {
         host_index.push_back(i);
         on_host.push_back(tensors[i]);
       } else {
-        ST_CHECK(tensors[i].device().is_cuda(), "NcclCommunicator: tensor {} is on {}", i, tensors[i].device().str());
+        ST_CHECK(tensors[i].device() == at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device_)),
+                 "NcclCommunicator: tensor {} is on {}, the communicator on cuda:{}", i, tensors[i].device().str(),
+                 device_);
         by_type[tensors[i].scalar_type()].push_back(i);
       }
     }
-    // One NCCL call per dtype on a packed buffer. The legacy default stream orders it after
-    // the kernels that produced the gradients (torch's default stream) and before later ones.
+    // One NCCL call per dtype on a packed buffer, enqueued on the current torch stream: it runs
+    // after the kernels that produced the gradients and before the ones that read the sums,
+    // and the host does not wait for it. (The buffer's memory returns to the caching allocator
+    // in stream order, so no later kernel can reuse it before the all-reduce has read it.)
+    const cudaStream_t stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_)).stream();
     for (const auto& [type, indices] : by_type) {
       std::vector<at::Tensor> flat;
       for (size_t i : indices) flat.push_back(tensors[i].reshape({-1}));
       at::Tensor buffer = at::cat(flat).contiguous();
       NCCL_CHECK(ncclAllReduce(buffer.data_ptr(), buffer.data_ptr(), static_cast<size_t>(buffer.numel()),
-                               nccl_type(type), ncclSum, comm_, /*stream=*/nullptr));
-      CUDA_CHECK(cudaStreamSynchronize(nullptr));
+                               nccl_type(type), ncclSum, comm_, stream));
       int64_t offset = 0;
       for (size_t i : indices) {
         tensors[i].copy_(buffer.narrow(0, offset, tensors[i].numel()).view(tensors[i].sizes()));
@@ -105,8 +110,8 @@ class NcclCommunicator final : public workers::Communicator {
 
 bool nccl_available() { return true; }
 
-std::unique_ptr<workers::Communicator> make_nccl_communicator(MPI_Comm group, int local_rank) {
-  return std::make_unique<NcclCommunicator>(group, local_rank);
+std::unique_ptr<workers::Communicator> make_nccl_communicator(MPI_Comm group, int device) {
+  return std::make_unique<NcclCommunicator>(group, device);
 }
 
 }  // namespace statetune::orchestrator

@@ -4,11 +4,14 @@
 #include <cstdio>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
+#include "statetune/orchestrator/placement.h"
+#include "statetune/workers/host_device.h"
 #include "statetune/workers/init_model.h"
 #include "statetune/workers/rwkv7_model.h"
 
@@ -26,6 +29,7 @@ void add_bench_model(CLI::App& bench) {
     int64_t seq_len = 512;
     int repeats = 3;
     int threads = 1;
+    PlacementOptions placement;
   };
   auto o = std::make_shared<Options>();
   o->config.n_layer = 12;
@@ -45,29 +49,35 @@ void add_bench_model(CLI::App& bench) {
   sub->add_option("--repeats", o->repeats, "Timed repeats per batch size (after one warm-up)")
       ->capture_default_str()
       ->check(positive_count());
+  add_placement_options(*sub, o->placement);
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {
     apply_threads(o->threads);
+    const Placement where = o->placement.resolve();
     workers::ModelConfig c = o->config;
     ST_CHECK(c.n_embd % c.head_size == 0, "--dim must be a multiple of --head-size");
     c.n_head = c.n_embd / c.head_size;
-    std::printf("bench model: L=%lld C=%lld N=%lld V=%lld, T=%lld, threads=%d, fp32, CPU\n",
+    std::printf("bench model: L=%lld C=%lld N=%lld V=%lld, T=%lld, threads=%d, %s\n",
                 static_cast<long long>(c.n_layer), static_cast<long long>(c.n_embd),
                 static_cast<long long>(c.head_size), static_cast<long long>(c.vocab_size),
-                static_cast<long long>(o->seq_len), o->threads);
-    workers::Rwkv7Model model(workers::init_random_model(c, 1), "random model");
-    std::printf("model loaded, resident memory %.0f MiB\n", mib(current_rss_bytes()));
-    std::printf("%6s %12s %12s %14s\n", "batch", "seconds", "tokens/s", "peak RSS MiB");
+                static_cast<long long>(o->seq_len), o->threads, where.describe().c_str());
+    workers::Rwkv7Model model(workers::init_random_model(c, 1), "random model", where.weights_dtype, where.device);
+    std::printf("model loaded, resident memory %.0f MiB, weights %.0f MiB on %s\n", mib(current_rss_bytes()),
+                mib(model.weight_bytes()), where.device.str().c_str());
+    std::printf("%6s %12s %12s %14s %14s\n", "batch", "seconds", "tokens/s", "peak RSS MiB", "peak GPU MiB");
     at::NoGradGuard no_grad;
     for (int64_t B : o->batches) {
       ST_CHECK(B > 0, "--batch: sizes must be positive");
-      at::Tensor tokens = at::randint(0, c.vocab_size, {B, o->seq_len}, at::kLong);
+      const at::Tensor tokens = workers::to_device(at::randint(0, c.vocab_size, {B, o->seq_len}, at::kLong), where.device);
+      where.reset_peak_memory();
       model.forward(tokens);  // warm-up
+      where.synchronize();
       Timer timer;
       for (int i = 0; i < o->repeats; ++i) model.forward(tokens);
+      where.synchronize();
       const double seconds = timer.seconds() / o->repeats;
-      std::printf("%6lld %12.3f %12.1f %14.0f\n", static_cast<long long>(B), seconds,
-                  static_cast<double>(B * o->seq_len) / seconds, mib(peak_rss_bytes()));
+      std::printf("%6lld %12.3f %12.1f %14.0f %14.0f\n", static_cast<long long>(B), seconds,
+                  static_cast<double>(B * o->seq_len) / seconds, mib(peak_rss_bytes()), where.peak_memory_mib());
       std::fflush(stdout);
     }
   });

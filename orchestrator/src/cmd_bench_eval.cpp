@@ -12,6 +12,7 @@
 #include "statetune/data/benchmark.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
+#include "statetune/orchestrator/placement.h"
 #include "statetune/workers/evaluator.h"
 #include "statetune/workers/init_model.h"
 
@@ -26,6 +27,7 @@ struct BenchEvalOptions {
   int64_t items = 8;
   int num_fewshot = 5;
   int threads = 2;
+  PlacementOptions placement;
 };
 
 // The split each benchmark is measured on, inside the shared benchmarks folder.
@@ -72,11 +74,13 @@ void run_bench_eval(const BenchEvalOptions& o) {
   c.rank_v = 32;
   c.rank_g = 128;
   const data::Tokenizer tokenizer = data::Tokenizer::load(o.vocab);
-  const workers::Rwkv7Model model(workers::init_random_model(c, 1), "random 0.1B model");
+  const Placement where = o.placement.resolve();
+  const workers::Rwkv7Model model(workers::init_random_model(c, 1), "random 0.1B model", where.weights_dtype,
+                                  where.device);
   const workers::Evaluator evaluator(model, tokenizer);
-  std::printf("bench eval: random model L=12 C=768 V=65536 (0.1B shape), fp32, CPU, threads=%d, %d-shot, first %lld "
+  std::printf("bench eval: random model L=12 C=768 V=65536 (0.1B shape), %s, threads=%d, %d-shot, first %lld "
               "items\n",
-              o.threads, o.num_fewshot, static_cast<long long>(o.items));
+              where.describe().c_str(), o.threads, o.num_fewshot, static_cast<long long>(o.items));
   std::printf("%-14s %6s %8s %8s %13s %15s %9s %12s\n", "benchmark", "items", "choices", "tokens", "shared it/s",
               "unshared it/s", "speed-up", "max |dLL|");
   for (const std::string& name : o.which) {
@@ -123,6 +127,7 @@ void add_bench_eval(CLI::App& bench) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--threads", o->threads, "Worker threads")->capture_default_str()->check(positive_count());
+  add_placement_options(*sub, o->placement);
   set_command_body(*sub, [o] { run_bench_eval(*o); });
 }
 

@@ -149,6 +149,7 @@ void add_bench_kernels(CLI::App& bench) {
     int repeats = 3;
     bool quick = false;
     int threads = 1;
+    std::string device = "auto";
   };
   auto o = std::make_shared<Options>();
   sub->add_option("--ref-tokens", o->ref_tokens,
@@ -157,6 +158,11 @@ void add_bench_kernels(CLI::App& bench) {
       ->capture_default_str();
   sub->add_option("--repeats", o->repeats, "Timed calls per implementation and shape; the median is printed. The fast CPU path first makes one more call, printed as cpu-cold (fresh output memory)")->capture_default_str()->check(positive_count());
   sub->add_flag("--quick", o->quick, "Shorter sequences (T/8) for a fast look");
+  sub->add_option("--device", o->device,
+                  "auto: also time the CUDA kernels when a GPU is visible; cpu: the CPU rows only; cuda: a GPU is "
+                  "required")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}))
+      ->capture_default_str();
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {
     apply_threads(o->threads);
@@ -170,15 +176,18 @@ void add_bench_kernels(CLI::App& bench) {
                 "memory kept beyond inputs and outputs (ref: its float64 states; cpu: the checkpoints, plus at most "
                 "1.6 MiB of scratch per thread; cuda: checkpoints, sa and the backward's scratch).\n",
                 o->threads, o->repeats, static_cast<long long>(o->ref_tokens));
-    const bool use_cuda = kernels::cuda_backend_compiled() && torch::cuda::is_available();
+    const bool gpu = kernels::cuda_backend_compiled() && torch::cuda::is_available();
+    ST_CHECK(gpu || o->device != "cuda", "bench kernels: --device cuda, but LibTorch sees no CUDA GPU");
+    const bool use_cuda = gpu && o->device != "cpu";
     if (use_cuda)
-      std::printf("CUDA: %zu device(s); rows cuda-f32 / cuda-bf16 time GPU 0 (fp32 state): median of the timed calls after one warm-up, synchronised.\n",
-                  torch::cuda::device_count());
+      std::printf("CUDA: %d device(s); rows cuda-f32 / cuda-bf16 time GPU 0 (fp32 state): median of the timed calls "
+                  "after one warm-up, synchronised.\n",
+                  static_cast<int>(torch::cuda::device_count()));
     else
-      std::printf("CUDA: not timed (%s).\n", kernels::cuda_backend_compiled()
-                                                   ? "no CUDA device visible"
-                                                   : "this build has no CUDA LibTorch, so the CUDA kernels have no "
-                                                     "torch adapter here");
+      std::printf("CUDA: not timed (%s).\n", o->device == "cpu"                   ? "--device cpu"
+                                           : kernels::cuda_backend_compiled() ? "no CUDA device visible"
+                                                                              : "this build has no CUDA LibTorch, so the CUDA "
+                                                                                "kernels have no torch adapter here");
     std::printf("%-9s %-22s %5s %5s %10s %12s %8s %10s %12s %8s %10s\n", "impl", "shape", "B", "T", "fwd s",
                 "tok·head/s", "GFLOP/s", "fwd+bwd s", "tok·head/s", "GFLOP/s", "extra MiB");
     for (Shape s : shapes) {

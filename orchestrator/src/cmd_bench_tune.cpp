@@ -25,6 +25,7 @@
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
 #include "statetune/orchestrator/commands.h"
+#include "statetune/orchestrator/placement.h"
 #include "statetune/workers/communicator.h"
 #include "statetune/workers/init_model.h"
 #include "statetune/workers/rwkv7_model.h"
@@ -46,6 +47,7 @@ struct BenchTuneOptions {
   int threads = 1;
   uint64_t seed = 1;
   std::string only;  // internal: run this one method here and print one JSON line
+  PlacementOptions placement;
 };
 
 constexpr int kWarmupSteps = 1;
@@ -63,6 +65,15 @@ workers::ModelConfig shape_config(const std::string& shape) {
     c.rank_a = 64;
     c.rank_v = 32;
     c.rank_g = 128;
+  } else if (shape == "1.5b") {  // RWKV-7 World 1.5B: LoRA ranks 96/96/64/256 at C=2048
+    c.n_layer = 24;
+    c.n_embd = 2048;
+    c.head_size = 64;
+    c.vocab_size = 65536;
+    c.rank_w = 96;
+    c.rank_a = 96;
+    c.rank_v = 64;
+    c.rank_g = 256;
   } else if (shape == "small") {
     c.n_layer = 2;
     c.n_embd = 64;
@@ -73,7 +84,7 @@ workers::ModelConfig shape_config(const std::string& shape) {
     c.rank_v = 32;
     c.rank_g = 32;
   } else {
-    fail("bench tune: unknown --shape '{}' (0.1b or small)", shape);
+    fail("bench tune: unknown --shape '{}' (0.1b, 1.5b or small)", shape);
   }
   c.n_head = c.n_embd / c.head_size;
   return c;
@@ -128,8 +139,11 @@ void run_one_method(const BenchTuneOptions& o, const std::string& shape) {
   apply_threads(o.threads);
   const MethodSpec spec = parse_method_spec(o.only);
   const workers::ModelConfig c = shape_config(shape);
-  const workers::Rwkv7Model model(workers::init_random_model(c, 1), "random model");
+  const Placement where = o.placement.resolve();
+  const workers::Rwkv7Model model(workers::init_random_model(c, 1), "random model", where.weights_dtype, where.device);
   const std::int64_t rss_model = current_rss_bytes();
+  where.synchronize();
+  where.reset_peak_memory();  // from here: the tuning's own memory, the weights included
 
   const int64_t B = o.batch, T = o.seq_len;
   workers::TuneData data;
@@ -155,9 +169,12 @@ void run_one_method(const BenchTuneOptions& o, const std::string& shape) {
 
   std::vector<double> stamps;  // seconds since run() began, at the end of each step
   Timer run_timer;
+  // A step ends with its one host read, so these stamps follow the device's work (its last
+  // kernels, Adam's, overlap the next step's start; the differences are whole steps).
   const workers::TrainResult result = tuner.run(false, [&](const workers::StepMetrics&) {
     stamps.push_back(run_timer.seconds());
   });
+  where.synchronize();
   ST_CHECK(result.status == workers::TrainStatus::kDone, "bench tune: {} did not finish: {}", spec.text(),
            result.message);
   ST_CHECK(static_cast<int>(stamps.size()) == kWarmupSteps + o.steps, "bench tune: expected {} steps, saw {}",
@@ -173,6 +190,9 @@ void run_one_method(const BenchTuneOptions& o, const std::string& shape) {
   j["step_s"] = step_s;
   j["peak_rss_bytes"] = peak_rss_bytes();
   j["model_rss_bytes"] = rss_model;
+  j["peak_device_mib"] = where.peak_memory_mib();
+  j["weights_mib"] = mib(static_cast<double>(model.weight_bytes()));
+  j["placement"] = where.describe();
   j["tuned_floats"] = tuned_floats;
   j["floats_per_head"] = c.head_size * c.head_size + spec.M * spec.M;
   j["final_loss"] = result.history.empty() ? 0.0 : result.history.back().loss;
@@ -250,13 +270,15 @@ void run_bench_tune(const BenchTuneOptions& o) {
                         [](const MethodSpec& s) { return s.method == workers::TuneMethod::kStandard; });
 
   std::printf("bench tune: random model L=%lld C=%lld N=%lld H=%lld V=%lld (%s shape), T=%lld, batch=%lld, "
-              "threads=%d, fp32, CPU; %d timed step(s) after %d warm-up, one child process per method\n",
+              "threads=%d, --device %s --weights-dtype %s; %d timed step(s) after %d warm-up, one child process per "
+              "method\n",
               static_cast<long long>(c.n_layer), static_cast<long long>(c.n_embd),
               static_cast<long long>(c.head_size), static_cast<long long>(c.n_head),
               static_cast<long long>(c.vocab_size), shape.c_str(), static_cast<long long>(o.seq_len),
-              static_cast<long long>(o.batch), o.threads, o.steps, kWarmupSteps);
-  std::printf("%-9s %5s %9s %10s %10s %8s %10s %10s %10s %12s %10s\n", "method", "M", "calib_s", "step_s",
-              "min_s", "ratio", "tokens/s", "peak_MiB", "+model_MiB", "tuned_floats", "floats/hd");
+              static_cast<long long>(o.batch), o.threads, o.placement.device.c_str(), o.placement.weights_dtype.c_str(),
+              o.steps, kWarmupSteps);
+  std::printf("%-9s %5s %9s %10s %10s %8s %10s %10s %10s %12s %10s %12s\n", "method", "M", "calib_s", "step_s",
+              "min_s", "ratio", "tokens/s", "peak_MiB", "+model_MiB", "tuned_floats", "floats/hd", "gpu_peak_MiB");
   std::fflush(stdout);
 
   const std::string exe = self_exe();
@@ -270,7 +292,9 @@ void run_bench_tune(const BenchTuneOptions& o) {
     const nlohmann::json j =
         run_child(exe, {"bench", "tune", "--only", s.text(), "--shape", shape, "--seq-len", std::to_string(o.seq_len),
                         "--batch", std::to_string(o.batch), "--steps", std::to_string(o.steps), "--threads",
-                        std::to_string(o.threads), "--seed", std::to_string(o.seed)});
+                        std::to_string(o.threads), "--seed", std::to_string(o.seed), "--device", o.placement.device,
+                        "--weights-dtype", o.placement.weights_dtype});
+    if (rows.empty()) std::printf("(%s)\n", j.at("placement").get<std::string>().c_str());
     const std::vector<double> steps = j.at("step_s").get<std::vector<double>>();
     double sum = 0, min = std::numeric_limits<double>::infinity();
     for (double x : steps) sum += x, min = std::min(min, x);
@@ -280,10 +304,11 @@ void run_bench_tune(const BenchTuneOptions& o) {
     const double over_model = peak - mib(j.at("model_rss_bytes").get<double>());
     const std::string ratio = std::isnan(standard_s) ? std::string("-") : fmt::format("{:.3f}x", mean / standard_s);
     const std::string M = s.M > 0 ? std::to_string(s.M) : std::string("-");
-    std::printf("%-9s %5s %9.2f %10.3f %10.3f %8s %10.1f %10.0f %10.0f %12lld %10lld\n",
+    std::printf("%-9s %5s %9.2f %10.3f %10.3f %8s %10.1f %10.0f %10.0f %12lld %10lld %12.0f\n",
                 workers::tune_method_name(s.method), M.c_str(), j.at("calibration_s").get<double>(), mean, min,
                 ratio.c_str(), static_cast<double>(o.batch * o.seq_len) / mean, peak, over_model,
-                j.at("tuned_floats").get<long long>(), j.at("floats_per_head").get<long long>());
+                j.at("tuned_floats").get<long long>(), j.at("floats_per_head").get<long long>(),
+                j.at("peak_device_mib").get<double>());
     std::fflush(stdout);
     rows.push_back({s.text(), mean, peak});
   }
@@ -297,7 +322,8 @@ void run_bench_tune(const BenchTuneOptions& o) {
   std::printf("step_s: one optimiser step (forward+backward+Adam; dbp also its R update) on batch x T target tokens, "
               "mean over the timed steps; min_s: the fastest; calib_s: the kernel read-out's calibration pass, not in "
               "step_s; peak_MiB: peak RSS of the method's own process; +model_MiB: above its RSS right after building "
-              "the model; floats/hd: tuned floats per head and layer (N^2 + M^2)\n");
+              "the model; floats/hd: tuned floats per head and layer (N^2 + M^2); gpu_peak_MiB: the GPU's peak memory "
+              "held by tensors from building the state to the last step, the weights included (0 on the CPU)\n");
 }
 
 }  // namespace
@@ -306,8 +332,9 @@ void add_bench_tune(CLI::App& bench) {
   auto* sub = bench.add_subcommand(
       "tune", "Seconds per tuning step and peak memory of standard, kernel and dbp on a random model (0.1B shape)");
   auto o = std::make_shared<BenchTuneOptions>();
-  sub->add_option("--shape", o->shape, "Model shape: 0.1b (L=12 C=768 V=65536) or small (a quick check)")
-      ->check(CLI::IsMember({"0.1b", "small"}))
+  sub->add_option("--shape", o->shape,
+                  "Model shape: 0.1b (L=12 C=768 V=65536), 1.5b (L=24 C=2048 V=65536) or small (a quick check)")
+      ->check(CLI::IsMember({"0.1b", "1.5b", "small"}))
       ->capture_default_str();
   sub->add_flag("--small", o->small, "Same as --shape small");
   sub->add_option("--seq-len", o->seq_len, "Tokens per sequence T")->capture_default_str()->check(positive_count());
@@ -319,6 +346,7 @@ void add_bench_tune(CLI::App& bench) {
       ->delimiter(',')
       ->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed of the random tokens")->capture_default_str();
+  add_placement_options(*sub, o->placement);
   add_threads_option(*sub, &o->threads);
   // Internal: how the parent runs one method in a child process (prints one JSON line).
   sub->add_option("--only", o->only, "Internal: run one method here and print a JSON line")->group("");

@@ -16,6 +16,7 @@
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
 #include "statetune/orchestrator/model_inputs.h"
+#include "statetune/orchestrator/placement.h"
 #include "statetune/orchestrator/text_input.h"
 #include "statetune/workers/checkpoint.h"
 #include "statetune/workers/generation.h"
@@ -125,12 +126,14 @@ void add_demo_command(CLI::App& app) {
     std::string vocab, out = "statetune-demo";
     int threads = 1;
     int64_t steps = 100;
+    PlacementOptions placement;
   };
   auto o = std::make_shared<Options>();
   sub->add_option("--vocab", o->vocab,
                   "rwkv_vocab_v20230424.txt (optional; without it the demo uses the byte tokens 1..256)");
   sub->add_option("--out", o->out, "Folder for the demo's files (model, tuned states)")->capture_default_str();
   sub->add_option("--steps", o->steps, "Optimiser steps per method")->check(positive_count())->capture_default_str();
+  add_placement_options(*sub, o->placement);
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {
     apply_threads(o->threads);
@@ -175,7 +178,9 @@ void add_demo_command(CLI::App& app) {
                 static_cast<long long>(c.head_size), model_path.c_str(), static_cast<long long>(next_id - 1),
                 tok.real ? "World" : "byte", static_cast<long long>(c.vocab_size));
     workers::save_checkpoint(model_path, workers::init_random_model(c, 42));
-    const workers::Rwkv7Model model = workers::Rwkv7Model::load(model_path);
+    const Placement where = o->placement.resolve();
+    const workers::Rwkv7Model model = where.load_model(model_path);
+    if (where.device.is_cuda()) std::printf("computing on %s\n", where.describe().c_str());
 
     auto example = [&](const std::vector<int64_t>& ids) {
       workers::TuneExample e{renumbered(ids), {}};

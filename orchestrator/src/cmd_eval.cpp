@@ -12,6 +12,7 @@
 #include "statetune/data/eval_records.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
+#include "statetune/orchestrator/placement.h"
 #include "item_progress.h"
 #include "statetune/orchestrator/model_inputs.h"
 #include "statetune/workers/evaluator.h"
@@ -29,6 +30,7 @@ struct EvalOptions {
   int max_gen_tokens = 256;
   bool unshared = false;
   int threads = 1;
+  PlacementOptions placement;
 };
 
 // JSON string literal: shows leading spaces and newlines of a continuation unambiguously.
@@ -100,7 +102,9 @@ void run_eval(const EvalOptions& o) {
     data::is_generation(benchmark) ? write_out_gen(b.gen[i]) : write_out_mc(b.mc[i]);
 
   const data::Tokenizer tokenizer = data::Tokenizer::load(o.vocab);
-  const workers::Rwkv7Model model = workers::Rwkv7Model::load(o.model);
+  const Placement where = o.placement.resolve();
+  if (where.device.is_cuda()) std::fprintf(stderr, "computing on %s\n", where.describe().c_str());
+  const workers::Rwkv7Model model = where.load_model(o.model);
   const workers::ModelState initial = initial_state_from_file(o.state, model);
   workers::EvaluatorOptions eo;
   eo.sharing = o.unshared ? workers::ContextSharing::unshared : workers::ContextSharing::shared;
@@ -175,6 +179,7 @@ void add_eval_command(CLI::App& app) {
       ->check(positive_count());
   sub->add_flag("--no-share-context", o->unshared,
                 "Run every choice's full sequence instead of sharing the context's state (same results, slower)");
+  add_placement_options(*sub, o->placement);
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] { run_eval(*o); });
 }

@@ -5,6 +5,7 @@
 #include "statetune/common/error.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
+#include "statetune/orchestrator/placement.h"
 #include "statetune/orchestrator/model_inputs.h"
 #include "statetune/workers/generation.h"
 
@@ -21,6 +22,7 @@ void add_generate_command(CLI::App& app) {
     double temperature = 1.0, top_p = 0.85;
     uint64_t seed = 0;
     int threads = 1;
+    PlacementOptions placement;
   };
   auto o = std::make_shared<Options>();
   sub->add_option("--model", o->model, "RWKV-7 checkpoint (.pth or .safetensors)")->required();
@@ -37,11 +39,14 @@ void add_generate_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   sub->add_option("--seed", o->seed, "Sampling seed")->capture_default_str();
+  add_placement_options(*sub, o->placement);
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {
     apply_threads(o->threads);
     auto tokenizer = data::Tokenizer::load(o->vocab);
-    workers::Rwkv7Model model = workers::Rwkv7Model::load(o->model);
+    const Placement where = o->placement.resolve();
+    if (where.device.is_cuda()) std::fprintf(stderr, "computing on %s\n", where.describe().c_str());
+    workers::Rwkv7Model model = where.load_model(o->model);
     std::vector<int64_t> prompt{data::Tokenizer::kEndOfText};
     for (int32_t id : tokenizer.encode(o->prompt)) prompt.push_back(id);
     workers::GenerationOptions gen;

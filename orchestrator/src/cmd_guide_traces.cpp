@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <ATen/core/grad_mode.h>
 
 #include "statetune/common/error.h"
 #include "statetune/common/file_io.h"
@@ -27,6 +28,8 @@
 #include "statetune/data/guide_traces.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
+#include "statetune/orchestrator/placement.h"
+#include "statetune/workers/host_device.h"
 #include "item_progress.h"
 #include "guide_questions.h"
 #include "statetune/workers/generation.h"
@@ -47,6 +50,7 @@ struct GuideTraceOptions {
   int64_t write_out = 0;
   int num_fewshot = -1;
   int threads = 1;
+  PlacementOptions placement;
 };
 
 class GuideWriter {
@@ -118,7 +122,8 @@ class GuideWriter {
     const at::Tensor logp = at::log_softmax(rows.to(at::kDouble), -1).slice(1, 0, vocab_);
     const int64_t k = std::min<int64_t>(o_.top_k, vocab_);
     auto top = logp.topk(k, /*dim=*/-1);
-    const at::Tensor values = std::get<0>(top).contiguous(), indices = std::get<1>(top).contiguous();
+    const at::Tensor values = workers::to_host(std::get<0>(top)).contiguous();
+    const at::Tensor indices = workers::to_host(std::get<1>(top)).contiguous();
     const double* v = values.data_ptr<double>();
     const int64_t* ix = indices.data_ptr<int64_t>();
     std::vector<std::vector<std::pair<int32_t, double>>> out(tokens.size());
@@ -186,11 +191,12 @@ void run_guide_traces(const GuideTraceOptions& o) {
   ST_CHECK(!qs.empty(), "{}: no items to write traces for", o.data);
 
   const data::Tokenizer tokenizer = data::Tokenizer::load(o.vocab);
-  const workers::Rwkv7Model model = workers::Rwkv7Model::load(o.guide);
+  const Placement where = o.placement.resolve();
+  const workers::Rwkv7Model model = where.load_model(o.guide);
   const workers::ModelConfig& c = model.config();
   std::printf("guide %s: %lld layers, dim %lld, vocab %lld, parameters %.1f MiB (%s)\n", o.guide.c_str(),
               static_cast<long long>(c.n_layer), static_cast<long long>(c.n_embd),
-              static_cast<long long>(c.vocab_size), parameter_mib(model), c10::toString(model.dtype()));
+              static_cast<long long>(c.vocab_size), parameter_mib(model), where.describe().c_str());
   std::fflush(stdout);
   const GuideWriter writer(model, tokenizer, o);
 
@@ -261,6 +267,7 @@ void add_guide_traces_command(CLI::App& app) {
   sub->add_option("--fewshot-seed", o->fewshot_seed, "Seed of the few-shot draw (as `eval --seed`)")
       ->capture_default_str();
   sub->add_option("--labels", o->labels, "WinoGrande answers in a separate labels file (upstream *-labels.lst)");
+  add_placement_options(*sub, o->placement);
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] { run_guide_traces(*o); });
 }

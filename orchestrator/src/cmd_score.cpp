@@ -8,6 +8,7 @@
 #include "statetune/common/npy.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
+#include "statetune/orchestrator/placement.h"
 #include "statetune/orchestrator/model_inputs.h"
 #include "statetune/orchestrator/text_input.h"
 #include "statetune/workers/generation.h"
@@ -24,6 +25,7 @@ void add_score_command(CLI::App& app) {
     TextInput input;
     bool json = false;
     int threads = 1;
+    PlacementOptions placement;
   };
   auto o = std::make_shared<Options>();
   sub->add_option("--model", o->model, "RWKV-7 checkpoint (.pth or .safetensors)")->required();
@@ -32,6 +34,7 @@ void add_score_command(CLI::App& app) {
   sub->add_option("--state", o->state, "Tuned-state file (blocks.{i}.att.time_state) to start from");
   sub->add_option("--logits-out", o->logits_out, "Write float32 [T, V] logits as .npy (row t: after token t)");
   sub->add_flag("--json", o->json, "Print the result as JSON");
+  add_placement_options(*sub, o->placement);
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {
     apply_threads(o->threads);
@@ -46,7 +49,9 @@ void add_score_command(CLI::App& app) {
       for (int32_t id : tokenizer->encode(read_text_input(o->input))) ids.push_back(id);
     }
     ST_CHECK(!ids.empty(), "score: no tokens to score");
-    workers::Rwkv7Model model = workers::Rwkv7Model::load(o->model);
+    const Placement where = o->placement.resolve();
+    if (where.device.is_cuda()) std::fprintf(stderr, "computing on %s\n", where.describe().c_str());
+    workers::Rwkv7Model model = where.load_model(o->model);
     const workers::TokenScores scores = workers::score_tokens(model, ids, initial_state_from_file(o->state, model));
     const int64_t T = static_cast<int64_t>(ids.size());
     if (!o->logits_out.empty())

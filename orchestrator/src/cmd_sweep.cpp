@@ -12,6 +12,7 @@
 #include "statetune/orchestrator/mpi_communicator.h"
 #include "statetune/orchestrator/mpi_world.h"
 #include "statetune/orchestrator/nccl_communicator.h"
+#include "statetune/orchestrator/placement.h"
 #include "statetune/orchestrator/run_executor.h"
 #include "statetune/orchestrator/study_identity.h"
 #include "statetune/results/study_reader.h"
@@ -52,8 +53,41 @@ std::map<std::string, results::RunStatus> existing_statuses(const std::string& o
   return results::StudyReader::open(out).statuses();
 }
 
+// A rank group's communicators. --comm auto: NCCL for a run on GPUs with more than one rank
+// per group (a group of one needs no collective), MPI otherwise; --comm nccl: NCCL always (a
+// run on the CPU is refused); mpi and local as named. The NCCL communicator is made on the
+// first run that needs it (every rank of the group is in that run) and kept.
+class GroupCommunicators {
+ public:
+  GroupCommunicators(const SweepOptions& o, MPI_Comm group) : comm_(o.comm), group_(group) {
+    if (o.comm == "local")
+      host_ = std::make_unique<workers::LocalCommunicator>();
+    else
+      host_ = std::make_unique<MpiCommunicator>(group);
+  }
+
+  workers::Communicator& for_run(const Placement& where) {
+    if (comm_ == "nccl") {
+      ST_CHECK(where.device.is_cuda(),
+               "--comm nccl: this run computes on {}; NCCL all-reduces GPU tensors (use --comm auto or mpi, or "
+               "device: cuda)",
+               where.device.str());
+    } else if (!(comm_ == "auto" && where.device.is_cuda() && host_->size() > 1)) {
+      return *host_;
+    }
+    if (!nccl_) nccl_ = make_nccl_communicator(group_, where.device.index());
+    return *nccl_;
+  }
+  const workers::Communicator& host() const { return *host_; }
+
+ private:
+  std::string comm_;
+  MPI_Comm group_;
+  std::unique_ptr<workers::Communicator> host_, nccl_;
+};
+
 // One run on this rank's group; every failure becomes a report (the study goes on).
-RunReport run_one(const sweeps::SweepRun& run, workers::Communicator& group, const SweepOptions& o,
+RunReport run_one(const sweeps::SweepRun& run, GroupCommunicators& comms, const SweepOptions& o, int local_rank,
                   const std::function<bool()>& stop, bool verbose) {
   RunControl control;
   // Only once the run has loaded: a run that fails at load leaves no empty folders behind.
@@ -66,7 +100,15 @@ RunReport run_one(const sweeps::SweepRun& run, workers::Communicator& group, con
   control.stop_requested = stop;
   if (verbose) control.note = [&run](const std::string& text) { log::info("run {}: {}", run.hash, text); };
   try {
-    return execute_run(run.spec, group, control);
+    control.placement = resolve_placement(run.spec.device, run.spec.weights_dtype, local_rank,
+                                          "run " + run.hash + ": device");
+    // Every rank says where it computes, the first time and whenever that changes.
+    static std::string said;
+    if (const std::string where = control.placement.describe(); where != said) {
+      log::write("info", "computing on " + where);
+      said = where;
+    }
+    return execute_run(run.spec, comms.for_run(control.placement), control);
   } catch (const std::exception& e) {
     RunReport failed;
     failed.status = results::RunStatus::kFailed;
@@ -93,19 +135,21 @@ void run_sweep(const SweepOptions& o) {
   flags.retry_failed = o.retry_failed;
   if (!o.shard.empty()) std::tie(flags.shard, flags.shards) = parse_shard(o.shard);
 
-  MPI_Comm group_comm = world.split_groups(o.ranks_per_run);
-  std::unique_ptr<workers::Communicator> group;
-  // auto: NCCL when the tensors live on GPUs. This version's model runs on the CPU (tensors
-  // are created there), so auto means MPI; `nccl` is for GPU builds and fails clearly here.
-  if (o.comm == "local") {
-    group = std::make_unique<workers::LocalCommunicator>();
-  } else if (o.comm == "nccl") {
-    group = make_nccl_communicator(group_comm, world.local_rank());
-  } else {
-    group = std::make_unique<MpiCommunicator>(group_comm);
+  if (o.comm == "nccl") {
+    // Refused before any work, identically on every rank: NCCL with a run on the CPU.
+    for (const auto& run : sweep.runs) {
+      const Placement where = resolve_placement(run.spec.device, run.spec.weights_dtype, world.local_rank(),
+                                                o.sweep + ": run " + run.hash + ": device");
+      ST_CHECK(where.device.is_cuda(),
+               "--comm nccl: run {} computes on {}; NCCL all-reduces GPU tensors (use --comm auto or mpi, or "
+               "device: cuda)",
+               run.hash, where.device.str());
+    }
   }
+  MPI_Comm group_comm = world.split_groups(o.ranks_per_run);
+  GroupCommunicators comms(o, group_comm);
   const int groups = world.size() / o.ranks_per_run;
-  const bool leader = group->rank() == 0;
+  const bool leader = comms.host().rank() == 0;
 
   // Rank 0 opens the results file; the others learn whether that worked before waiting on it.
   std::unique_ptr<results::StudyWriter> writer;
@@ -163,7 +207,7 @@ void run_sweep(const SweepOptions& o) {
       const int64_t index = broadcast_index(next ? static_cast<int64_t>(*next) : -1);
       if (index < 0) break;
       const std::size_t run = static_cast<std::size_t>(index);
-      const RunReport report = run_one(sweep.runs[run], *group, o, [&] {
+      const RunReport report = run_one(sweep.runs[run], comms, o, world.local_rank(), [&] {
         coordinator->poll(false);
         if (StopSignals::received()) coordinator->stop(fmt::format("signal {}", StopSignals::received()));
         return coordinator->stopping();
@@ -180,7 +224,7 @@ void run_sweep(const SweepOptions& o) {
       send_json({{"host", world.host()}, {"signal", StopSignals::received()}}, 0, kRequest);
       const int64_t index = broadcast_index(receive_json(0, kAssign).at("index").get<int64_t>());
       if (index < 0) break;
-      const RunReport report = run_one(sweep.runs[static_cast<std::size_t>(index)], *group, o, [&] {
+      const RunReport report = run_one(sweep.runs[static_cast<std::size_t>(index)], comms, o, world.local_rank(), [&] {
         MPI_Status status;
         int flag = 0;
         MPI_CHECK(MPI_Iprobe(0, kStop, MPI_COMM_WORLD, &flag, &status));
@@ -204,8 +248,8 @@ void run_sweep(const SweepOptions& o) {
     while (true) {
       const int64_t index = broadcast_index(-1);
       if (index < 0) break;
-      run_one(sweep.runs[static_cast<std::size_t>(index)], *group, o, [] { return StopSignals::received() != 0; },
-              false);
+      run_one(sweep.runs[static_cast<std::size_t>(index)], comms, o, world.local_rank(),
+              [] { return StopSignals::received() != 0; }, false);
     }
   }
   MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
@@ -254,9 +298,12 @@ void add_sweep_command(CLI::App& app) {
       ->check(positive_count())
       ->capture_default_str();
   sub->add_option("--comm", o->comm,
-                  "Gradient all-reduce: auto (NCCL for GPU tensors; the model runs on the CPU in this version, so MPI),\n"
-                  "mpi, nccl (a build with NCCL and GPU tensors), local (one process per run)")
+                  "State-gradient all-reduce: auto (NCCL for a run on GPUs with more than one rank per run, else MPI),\n"
+                  "mpi (GPU tensors go through host copies), nccl (GPU runs only; also with one rank), local (one\n"
+                  "process per run). MPI always carries the control messages and the results.")
+      ->check(CLI::IsMember({"auto", "mpi", "nccl", "local"}))
       ->capture_default_str();
+  add_placement_overrides(*sub, o->overrides);
   sub->add_option("--shard", o->shard, "I/K: run only the runs whose index % K == I (a Slurm array task)");
   o->threads = 1;
   sub->add_option("--threads", o->threads, "Torch threads per rank (default 1: one core per rank)")

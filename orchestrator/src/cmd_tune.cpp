@@ -9,6 +9,7 @@
 #include "statetune/common/file_io.h"
 #include "statetune/common/timer.h"
 #include "statetune/orchestrator/commands.h"
+#include "statetune/orchestrator/placement.h"
 #include "statetune/orchestrator/run_executor.h"
 #include "statetune/sweeps/run_config.h"
 #include "stop_signals.h"
@@ -36,6 +37,7 @@ void add_tune_command(CLI::App& app) {
   sub->add_option("config", o->config, "The run config (YAML; keys: see README, 'Run config')")->required();
   sub->add_option("overrides", o->overrides, "key=value overrides (dotted keys for data.*); they win over the file");
   sub->add_flag("--resume", o->resume, "Continue from the config's checkpoint file when it exists");
+  add_placement_overrides(*sub, o->overrides);
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {
     const sweeps::RunSpec spec = sweeps::load_run_file(o->config, o->overrides);
@@ -47,6 +49,8 @@ void add_tune_command(CLI::App& app) {
     Timer total;
     workers::LocalCommunicator comm;
     RunControl control;
+    control.placement =
+        resolve_placement(spec.device, spec.weights_dtype, local_rank_from_environment(), o->config + ": device");
     control.resume = o->resume;
     control.note = [](const std::string& text) {
       std::printf("%s\n", text.c_str());

@@ -33,13 +33,15 @@ void MpiCommunicator::all_reduce_sum(std::vector<at::Tensor>& tensors) {
   // passes the same list (same shapes and dtypes), so the buffers line up.
   std::map<at::ScalarType, std::vector<size_t>> by_type;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    ST_CHECK(tensors[i].device().is_cpu(), "MpiCommunicator: tensor {} is on {}, expected the CPU", i,
-             tensors[i].device().str());
+    ST_CHECK(tensors[i].device().is_cpu() || tensors[i].device().is_cuda(),
+             "MpiCommunicator: tensor {} is on {}, expected the CPU or a GPU", i, tensors[i].device().str());
     by_type[wire_type(tensors[i].scalar_type())].push_back(i);
   }
+  // MPI reads host memory: GPU tensors travel through host copies (and the host waits for
+  // them); `comm: auto` gives a GPU run with several ranks NCCL instead.
   for (const auto& [type, indices] : by_type) {
     std::vector<at::Tensor> flat;
-    for (size_t i : indices) flat.push_back(tensors[i].reshape({-1}).to(type));
+    for (size_t i : indices) flat.push_back(tensors[i].reshape({-1}).to(at::kCPU, type));
     at::Tensor buffer = at::cat(flat).contiguous();
     ST_CHECK(buffer.numel() <= INT32_MAX, "MpiCommunicator: {} elements in one all-reduce", buffer.numel());
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buffer.data_ptr(), static_cast<int>(buffer.numel()), mpi_type(type), MPI_SUM,

@@ -59,7 +59,8 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
     if (control.note) control.note(text);
   };
   const data::Tokenizer tok = data::Tokenizer::load(spec.vocab);
-  const workers::Rwkv7Model model = workers::Rwkv7Model::load(spec.model);
+  const workers::Rwkv7Model model = control.placement.load_model(spec.model);
+  note("computing on " + control.placement.describe());
   RunExamples ex = load_run_examples(spec, tok);
 
   std::shared_ptr<const workers::Rwkv7Model> guide_model;
@@ -69,7 +70,7 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
   const bool traces_only = !spec.guide_traces.empty() && spec.guide.empty();
   if (spec.target == sweeps::Target::kGuide && !traces_only) {
     guide = std::make_unique<workers::GuideTarget>();
-    if (!spec.guide.empty()) guide_model = load_guide(spec.guide, note);
+    if (!spec.guide.empty()) guide_model = load_guide(spec.guide, control.placement, note);
     guide->model = guide_model ? guide_model.get() : &model;
     guide->alpha = spec.alpha;
     if (!spec.guide_prefix.empty()) guide->state = guide->model->prompt_state(prompt_tokens(tok, spec.guide_prefix));

@@ -1,6 +1,7 @@
 #include "sharded_eval.h"
 
 #include <nlohmann/json.hpp>
+#include <ATen/core/grad_mode.h>
 
 #include "statetune/common/error.h"
 

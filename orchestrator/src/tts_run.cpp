@@ -26,7 +26,8 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
     if (control.note) control.note(text);
   };
   const data::Tokenizer tok = data::Tokenizer::load(spec.vocab);
-  const workers::Rwkv7Model student = workers::Rwkv7Model::load(spec.model);
+  const workers::Rwkv7Model student = control.placement.load_model(spec.model);
+  note("computing on " + control.placement.describe());
   const RunExamples ex = load_run_examples(spec, tok);
   const data::RenderedBenchmark& b = ex.eval_benchmark;
   ST_CHECK(b.size() > 0, "{}: method tts adapts to the questions of a benchmark eval split (data.eval), found none",
@@ -36,7 +37,7 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
   // The guide: a model (its weights loaded once per process), the student itself after
   // guide_prefix, or a trace file.
   std::shared_ptr<const workers::Rwkv7Model> guide_model;
-  if (!spec.guide.empty()) guide_model = load_guide(spec.guide, note);
+  if (!spec.guide.empty()) guide_model = load_guide(spec.guide, control.placement, note);
   const workers::Rwkv7Model* guide = guide_model ? guide_model.get() : (spec.guide_traces.empty() ? &student : nullptr);
   workers::ModelState guide_state;
   if (guide != nullptr && !spec.guide_prefix.empty()) guide_state = guide->prompt_state(prompt_tokens(tok, spec.guide_prefix));

@@ -157,6 +157,16 @@ std::vector<RunField> make_run_fields() {
       bind(&RunSpec::output, F("output", "where the tuned state file is written").path().required().not_in_hash()),
       bind(&RunSpec::name, F("name", "a label for the run").not_in_hash()),
 
+      // Where a run computes is not what it computes: a study resumed on other hardware goes on.
+      bind(&RunSpec::device, F("device", "where the run computes: auto (a GPU when LibTorch sees one), cpu or cuda")
+                                 .not_in_hash()),
+      // auto (the default) is left out of the run's identity, so runs from before the key keep their hash.
+      bind(&RunSpec::weights_dtype,
+           F("weights_dtype",
+             "precision of the frozen weights: auto (bf16 on CUDA, fp32 on the CPU), fp32 or bf16; the state, the "
+             "WKV recurrence, the loss and the log-softmax stay fp32")
+               .applies_when("fp32 or bf16 (auto is left out of the run's identity)",
+                             [](const ConfigValues& v) { return !is(v, "weights_dtype", "auto"); })),
       bind(&RunSpec::method, F("method", "the tuning method (METHOD.md sections 1-3)")),
       bind(&RunSpec::init, F("init", "the initial S0: zeros, or the state after reading init_prompt")),
       bind(&RunSpec::init_prompt, F("init_prompt", "the text read to initialise S0")

@@ -78,4 +78,52 @@ TEST_F(TuneCli, BadConfigsAreOneLineErrorsNamingTheLine) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/broken.pth")) << "nothing is written on failure";
 }
 
+// Device placement from the command line and the config. This machine may or may not have a
+// GPU: `--device cuda` either computes on cuda:0 or says clearly that there is none.
+TEST_F(TuneCli, DeviceAndWeightsPrecisionComeFromFlagsOrKeys) {
+  const std::string cfg = write_config("bf16", "");
+  CommandResult r = run_statetune("tune " + cfg + " --device cpu --weights-dtype bf16 --threads 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("computing on cpu, bf16 weights"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("weights_dtype: bf16"), std::string::npos) << "the flag is an override\n" << r.output;
+  EXPECT_NE(r.output.find("device: cpu"), std::string::npos) << r.output;
+
+  CommandResult auto_cpu = run_statetune("tune " + write_config("fp32", "device: cpu\n") + " --threads 2");
+  ASSERT_EQ(auto_cpu.code, 0) << auto_cpu.output;
+  EXPECT_NE(auto_cpu.output.find("computing on cpu, fp32 weights"), std::string::npos) << auto_cpu.output;
+
+  const std::string gpu_cfg = write_config("gpu", "device: cuda\n");
+  CommandResult g = run_statetune("tune " + gpu_cfg + " --threads 2");
+  if (g.code == 0) {
+    EXPECT_NE(g.output.find("computing on cuda:0"), std::string::npos) << g.output;
+  } else {
+    EXPECT_EQ(g.code, 1) << g.output;
+    EXPECT_NE(g.output.find("gpu.yaml: device: cuda, but LibTorch sees no CUDA GPU"), std::string::npos) << g.output;
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/gpu.pth")) << "nothing is written on failure";
+  }
+}
+
+TEST_F(TuneCli, BadDeviceChoicesAreUsageErrors) {
+  CommandResult d = run_statetune("tune " + write_config("baddev", "") + " --device tpu");
+  EXPECT_EQ(d.code, 2) << d.output;
+  EXPECT_NE(d.output.find("--device"), std::string::npos) << d.output;
+  CommandResult k = run_statetune("tune " + write_config("badkey", "weights_dtype: fp16\n"));
+  EXPECT_EQ(k.code, 1) << k.output;
+  EXPECT_NE(k.output.find("badkey.yaml:12: key 'weights_dtype'"), std::string::npos) << k.output;
+  CommandResult s = run_statetune(fmt::format("score --model {}/m.pth --tokens 0,5,6 --weights-dtype fp16", dir_));
+  EXPECT_EQ(s.code, 2) << s.output;
+}
+
+TEST_F(TuneCli, NcclOnARunOnTheCpuIsRefusedBeforeAnyWork) {
+  const std::string sweep = dir_ + "/nccl.yaml";
+  std::ofstream(sweep) << "base:\n  model: m.pth\n  vocab: vocab.txt\n  output: nccl/{hash}.pth\n  steps: 2\n"
+                       << "  device: cpu\n  data:\n    benchmark: jsonl\n    train: train.jsonl\n"
+                       << "grid:\n  seed: [0, 1]\n";
+  CommandResult r = run_statetune("sweep " + sweep + " --out " + dir_ + "/nccl.h5 --comm nccl");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--comm nccl: run "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("computes on cpu; NCCL all-reduces GPU tensors"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/nccl.h5")) << "refused before the study file is made";
+}
+
 }  // namespace

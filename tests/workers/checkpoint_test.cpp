@@ -64,7 +64,8 @@ std::string raw_safetensors(const std::string& header, const std::string& data) 
 }
 
 bool python_torch_available() {
-  return fs::exists("/usr/bin/python3") && std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
+  return fs::exists(statetune::testing::torch_python()) &&
+         std::system((statetune::testing::torch_python() + " -c 'import torch' >/dev/null 2>&1").c_str()) == 0;
 }
 
 // ---- round trips ------------------------------------------------------------------------
@@ -199,7 +200,8 @@ TEST(Checkpoint, FlaUnknownModelKeyIsAnError) {
 // shared storage. We read those back and compare bits both ways.
 TEST(Checkpoint, PythonTorchReadsOurPthAndWeReadItsFiles) {
   if (!python_torch_available())
-    GTEST_SKIP() << "SKIPPED LOUDLY: /usr/bin/python3 with torch is not available; Python interop untested";
+    GTEST_SKIP() << "SKIPPED LOUDLY: " << statetune::testing::torch_python()
+                 << " with torch is not available; Python interop untested";
   const auto dir = dir_for("python");
   const TensorMap model = init_random_model(small_config(), 10);
   TensorMap mixed;
@@ -229,7 +231,8 @@ base = torch.arange(20, dtype=torch.float32)
 torch.save({'slice': base[3:7], 'strided': base.view(4, 5)[:, 1], 'whole': base}, f'{d}/views_py.pth')
 )";
   write_bytes(dir + "/check.py", script);
-  ASSERT_EQ(std::system(("/usr/bin/python3 " + dir + "/check.py " + dir).c_str()), 0) << "the Python side failed";
+  ASSERT_EQ(std::system((statetune::testing::torch_python() + " " + dir + "/check.py " + dir).c_str()), 0)
+      << "the Python side failed";
 
   expect_same(model, load_pth(dir + "/model_py.pth"));
   expect_same(mixed, load_pth(dir + "/mixed_py.pth"));

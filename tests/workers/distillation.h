@@ -3,6 +3,7 @@
 // recovery test, the observer tests): the teacher is the frozen model reading a fixed prefix,
 // the student the same model without it.
 #include <vector>
+#include <ATen/core/grad_mode.h>
 
 #include "small_config.h"
 #include "statetune/workers/init_model.h"

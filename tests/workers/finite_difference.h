@@ -2,6 +2,7 @@
 // Central finite differences of a scalar loss against an analytic gradient, on every
 // stride-th element of a tensor: the one loop every state-gradient test here needs.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <algorithm>
 #include <cmath>

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <ATen/core/grad_mode.h>
 
 #include "finite_difference.h"
 #include "small_config.h"

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/Parallel.h>
+#include <ATen/core/grad_mode.h>
 
 #include "distillation.h"
 #include "statetune/workers/generation.h"

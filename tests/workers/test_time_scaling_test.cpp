@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <ATen/core/grad_mode.h>
 
 #include "expect_error.h"
 #include "finite_difference.h"

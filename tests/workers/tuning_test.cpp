@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ATen/core/grad_mode.h>
 
 #include "finite_difference.h"
 #include "distillation.h"

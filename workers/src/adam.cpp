@@ -1,6 +1,7 @@
 #include "statetune/workers/adam.h"
 
 #include <cmath>
+#include <ATen/core/grad_mode.h>
 
 #include "statetune/common/error.h"
 

@@ -4,10 +4,14 @@
 // fails on `torch.save(model.state_dict())`, whose OrderedDict ends in a BUILD of `_metadata`,
 // and it needs the whole file in memory first. Ours understands exactly the subset torch.save
 // writes for a state dict, calls no Python code, and names the byte offset of anything else.
-// Writing uses torch's pickle_save (a plain dict, which Python's torch.load reads).
+// Writing uses torch's Pickler and zip writer without type tags (a plain dict, which
+// Python's torch.load reads, also with weights_only=True).
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
 #include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 
 #include <cerrno>
 #include <cstring>
@@ -469,15 +473,29 @@ TensorMap load_pth(const std::string& path) {
 }
 
 void save_pth(const std::string& path, const TensorMap& tensors) {
-  std::vector<char> bytes;
+  std::string bytes;
   try {
     c10::Dict<std::string, at::Tensor> dict;
     for (const auto& [key, t] : tensors) dict.insert(key, t.detach().cpu().contiguous());
-    bytes = torch::jit::pickle_save(c10::IValue(dict));
+    // torch::jit::pickle_save, but without its type tags (restore_type_tag(dict,
+    // "Dict[str, Tensor]")): PyTorch >= 2.6's torch.load (weights_only=True by default)
+    // refuses that global, so the file is written as torch.save writes a plain dict.
+    std::string pickle;
+    torch::jit::Pickler pickler([&](const char* data, size_t n) { pickle.append(data, n); }, nullptr, nullptr,
+                                nullptr, nullptr, /*tag_aggregates=*/false);
+    pickler.protocol();
+    pickler.pushIValue(c10::IValue(dict));
+    pickler.stop();
+    caffe2::serialize::PyTorchStreamWriter zip([&](const void* data, size_t n) {
+      bytes.append(static_cast<const char*>(data), n);
+      return n;
+    });
+    torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(), zip);
+    zip.writeEndOfFile();
   } catch (const c10::Error& e) {
     fail("{}: cannot serialize the tensors: {}", path, first_line(e.what_without_backtrace()));
   }
-  write_file_atomic(path, std::string_view(bytes.data(), bytes.size()));
+  write_file_atomic(path, bytes);
 }
 
 }  // namespace statetune::workers

@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include "statetune/common/error.h"
 #include "statetune/data/gsm8k_extract.h"
+#include "statetune/workers/host_device.h"
 
 namespace statetune::workers {
 
@@ -35,20 +37,39 @@ std::pair<at::Tensor, at::Tensor> padded_batch(const std::vector<std::vector<int
   return {tokens, lengths};
 }
 
-// Adds log_softmax(logits[entry, row])[token] of every ref to its choice's sum. Only the
-// referenced rows are normalised: a full [B, T, V] log_softmax would cost more than needed.
-void add_logprobs(const at::Tensor& logits, const std::vector<LogitRef>& refs, std::vector<double>& sums) {
+// The scored tokens' log-probabilities of an item, gathered on the device pass by pass and
+// read by the host once, when every pass has run.
+struct ScoredTokens {
+  std::vector<LogitRef> refs;
+  std::vector<at::Tensor> logprobs;  // per pass, [K] float64 on the device
+};
+
+// Picks log_softmax(logits[entry, row])[token] of every ref. Only the referenced rows are
+// normalised: a full [B, T, V] log_softmax would cost more than needed.
+void pick_logprobs(const at::Tensor& logits, const std::vector<LogitRef>& refs, ScoredTokens& out) {
   if (refs.empty()) return;
-  std::vector<int64_t> entries, rows;
+  std::vector<int64_t> entries, rows, tokens;
   for (const LogitRef& r : refs) {
     entries.push_back(r.entry);
     rows.push_back(r.row);
+    tokens.push_back(r.token);
   }
-  at::Tensor picked = logits.index({at::tensor(entries, at::kLong), at::tensor(rows, at::kLong)});  // [K, V]
-  at::Tensor logp = at::log_softmax(picked.to(at::kDouble), -1).contiguous();
-  const double* lp = logp.data_ptr<double>();
-  const int64_t V = logp.size(1);
-  for (size_t k = 0; k < refs.size(); ++k) sums[refs[k].choice] += lp[static_cast<int64_t>(k) * V + refs[k].token];
+  const at::Device device = logits.device();
+  auto ids = [&](const std::vector<int64_t>& v) { return to_device(at::tensor(v, at::kLong), device); };
+  const at::Tensor picked = logits.index({ids(entries), ids(rows)});  // [K, V]
+  const at::Tensor logp = at::log_softmax(picked.to(at::kDouble), -1);
+  out.logprobs.push_back(logp.gather(1, ids(tokens).unsqueeze(1)).squeeze(1));
+  out.refs.insert(out.refs.end(), refs.begin(), refs.end());
+}
+
+// Per choice, the sum of its scored tokens' log-probabilities (in the refs' order).
+std::vector<double> choice_sums(const ScoredTokens& scored, size_t choices) {
+  std::vector<double> sums(choices, 0.0);
+  if (scored.refs.empty()) return sums;
+  const at::Tensor values = to_host(at::cat(scored.logprobs)).contiguous();
+  const double* lp = values.data_ptr<double>();
+  for (size_t k = 0; k < scored.refs.size(); ++k) sums[scored.refs[k].choice] += lp[k];
+  return sums;
 }
 
 // A final state of batch 1 ([1, ...] tensors) -> the shared form ([...]) that forward()
@@ -77,9 +98,9 @@ std::vector<double> logliks_unshared(const Rwkv7Model& model, const std::vector<
       refs.push_back({static_cast<int64_t>(i), static_cast<int64_t>(j) - 1, choices[i].tokens[j], i});
   }
   auto [tokens, lengths] = padded_batch(runs);
-  std::vector<double> sums(choices.size(), 0.0);
-  add_logprobs(model.forward(tokens, lengths, initial), refs, sums);
-  return sums;
+  ScoredTokens scored;
+  pick_logprobs(model.forward(tokens, lengths, initial), refs, scored);
+  return choice_sums(scored, choices.size());
 }
 
 std::vector<double> logliks_shared(const Rwkv7Model& model, const std::vector<ChoiceTokens>& choices,
@@ -114,14 +135,14 @@ std::vector<double> logliks_shared(const Rwkv7Model& model, const std::vector<Ch
         from_rest.push_back({static_cast<int64_t>(i), static_cast<int64_t>(j - 1 - prefix), c.tokens[j], i});
     }
   }
-  std::vector<double> sums(choices.size(), 0.0);
-  add_logprobs(prefix_logits, from_prefix, sums);
+  ScoredTokens scored;
+  pick_logprobs(prefix_logits, from_prefix, scored);
   if (!from_rest.empty()) {
     auto [tokens, lengths] = padded_batch(runs);
     const ModelState shared = as_shared(prefix_state);
-    add_logprobs(model.forward(tokens, lengths, &shared), from_rest, sums);
+    pick_logprobs(model.forward(tokens, lengths, &shared), from_rest, scored);
   }
-  return sums;
+  return choice_sums(scored, choices.size());
 }
 
 }  // namespace
@@ -180,7 +201,7 @@ data::GenRecord Evaluator::generate(const data::GenRequest& request) const {
   std::string text;
   int64_t generated = 0;
   for (int i = 0; i < options_.max_gen_tokens; ++i) {
-    const int64_t next = logits.argmax().item<int64_t>();  // greedy (lm-eval: do_sample false)
+    const int64_t next = to_host(logits.argmax()).item<int64_t>();  // greedy (lm-eval: do_sample false)
     if (next == data::Tokenizer::kEndOfText) break;
     ++generated;
     const size_t before = text.size();

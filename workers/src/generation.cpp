@@ -1,8 +1,11 @@
 #include "statetune/workers/generation.h"
 
 #include <cmath>
+#include <limits>
+#include <ATen/core/grad_mode.h>
 
 #include "statetune/common/error.h"
+#include "statetune/workers/host_device.h"
 
 namespace statetune::workers {
 
@@ -10,9 +13,11 @@ TokenScores score_tokens(const Rwkv7Model& model, const std::vector<int64_t>& id
   ST_CHECK(!ids.empty(), "score: no tokens to score");
   at::NoGradGuard no_grad;
   TokenScores s;
-  s.logits = model.forward(at::tensor(ids, at::kLong).unsqueeze(0), at::Tensor(), initial.empty() ? nullptr : &initial)
-                 .squeeze(0)
-                 .to(at::kFloat)
+  s.logits = to_host(model
+                         .forward(at::tensor(ids, at::kLong).unsqueeze(0), at::Tensor(),
+                                  initial.empty() ? nullptr : &initial)
+                         .squeeze(0)
+                         .to(at::kFloat))
                  .contiguous();
   at::Tensor logp = at::log_softmax(s.logits.to(at::kDouble), -1).contiguous();
   const int64_t T = static_cast<int64_t>(ids.size()), V = logp.size(1);
@@ -28,23 +33,23 @@ TokenScores score_tokens(const Rwkv7Model& model, const std::vector<int64_t>& id
 
 int64_t sample_token(const at::Tensor& logits, double temperature, double top_p, std::mt19937_64& rng) {
   at::Tensor l = logits.to(at::kDouble);
-  if (temperature <= 0.0) return l.argmax().item<int64_t>();
-  at::Tensor probs = at::softmax(l / temperature, -1);
-  auto sorted = probs.sort(/*dim=*/-1, /*descending=*/true);
-  at::Tensor p = std::get<0>(sorted).contiguous(), idx = std::get<1>(sorted).contiguous();
-  const double* pp = p.data_ptr<double>();
+  if (temperature <= 0.0) return to_host(l.argmax()).item<int64_t>();
+  // Nucleus sampling on the device, the host reading only the chosen token. With the
+  // probabilities sorted in decreasing order and cum their running sums (sequential on the
+  // CPU, as a host loop would add them):
+  //   keep = the fewest tokens whose mass reaches top_p (at least 1), mass = cum[keep - 1];
+  //   u    = a uniform draw in [0, mass): std::uniform_real_distribution's own formula,
+  //          generate_canonical · (mass − 0) + 0, with the canonical number drawn here;
+  //   the token is the first i with cum[i] > u, at most keep − 1.
+  const double canonical = std::generate_canonical<double, std::numeric_limits<double>::digits>(rng);
+  const at::Tensor probs = at::softmax(l / temperature, -1);
+  auto [p, idx] = probs.sort(/*dim=*/-1, /*descending=*/true);
   const int64_t V = p.numel();
-  double mass = 0;
-  int64_t keep = 0;
-  while (keep < V && (keep == 0 || mass < top_p)) mass += pp[keep++];
-  std::uniform_real_distribution<double> uniform(0.0, mass);
-  const double u = uniform(rng);
-  double acc = 0;
-  for (int64_t i = 0; i < keep; ++i) {
-    acc += pp[i];
-    if (u < acc) return idx.data_ptr<int64_t>()[i];
-  }
-  return idx.data_ptr<int64_t>()[keep - 1];
+  const at::Tensor cum = p.cumsum(0);
+  const at::Tensor last = (cum.narrow(0, 0, V - 1) < top_p).sum().view({1});  // keep − 1
+  const at::Tensor u = cum.index_select(0, last) * canonical;
+  const at::Tensor i = at::minimum(at::searchsorted(cum, u, /*out_int32=*/false, /*right=*/true), last);
+  return to_host(idx.index_select(0, i)).item<int64_t>();
 }
 
 std::vector<int64_t> generate(const Rwkv7Model& model, const std::vector<int64_t>& prompt, const ModelState& initial,

@@ -1,6 +1,9 @@
 #include "statetune/workers/guide_agreement.h"
+#include <ATen/core/grad_mode.h>
+
 
 #include "statetune/common/error.h"
+#include "statetune/workers/host_device.h"
 
 namespace statetune::workers {
 
@@ -17,10 +20,12 @@ GuideAgreement guide_agreement(const Rwkv7Model& student_model, const ModelState
   const at::Tensor kl = (g.exp() * (g - s)).sum(-1);  // [B, T]
   const at::Tensor same = s.argmax(-1) == g.argmax(-1);
   GuideAgreement out;
-  out.positions = b.mask.sum().item<int64_t>();
+  out.positions = b.mask.sum().item<int64_t>();  // the host batch
   ST_CHECK(out.positions > 0, "guide agreement: the examples have no target positions");
-  out.kl = kl.masked_select(b.mask).mean().item<double>();
-  out.agreement = same.masked_select(b.mask).to(at::kDouble).mean().item<double>();
+  const at::Tensor mask = to_device(b.mask, s.device());
+  const at::Tensor host = to_host(at::stack({kl.masked_select(mask).mean(), same.masked_select(mask).to(at::kDouble).mean()}));
+  out.kl = host[0].item<double>();
+  out.agreement = host[1].item<double>();
   return out;
 }
 

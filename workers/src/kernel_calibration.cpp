@@ -3,6 +3,7 @@
 #include <random>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
 
 #include "statetune/common/error.h"
 #include "statetune/kernels/kernel_readout.h"
@@ -66,7 +67,7 @@ KernelCalibration calibrate_kernel_readout(const Rwkv7Model& model, const std::v
   }
   KernelCalibration out;
   out.median_sq_distance.assign(L, std::vector<double>(H));
-  const auto opts = at::TensorOptions().dtype(model.dtype());
+  const auto opts = model.state_options();
   for (int64_t l = 0; l < L; ++l) {
     std::vector<at::Tensor> support(H);
     at::Tensor gamma = at::empty({H}, at::kDouble);
@@ -87,6 +88,7 @@ KernelCalibration calibrate_kernel_readout(const Rwkv7Model& model, const std::v
     out.buffers.support.push_back(at::stack(support).to(opts));
     out.buffers.gamma.push_back(gamma.to(opts));
     at::Generator gen = at::detail::createCPUGenerator(mix_seed(o.seed, 3, l, 0));
+    // Drawn on the host from a seeded generator, so Q is the same whatever the device.
     out.buffers.Q.push_back(at::randn({H, N, o.M}, gen, at::kDouble).div_(std::sqrt(static_cast<double>(o.M))).to(opts));
   }
   return out;

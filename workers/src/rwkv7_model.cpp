@@ -3,12 +3,14 @@
 #include "statetune/workers/rwkv7_model.h"
 
 #include <cmath>
+#include <ATen/core/grad_mode.h>
 
 #include "statetune/common/error.h"
 #include "statetune/kernels/shape_str.h"
 #include "statetune/kernels/kernel_readout.h"
 #include "statetune/kernels/wkv7.h"
 #include "statetune/workers/checkpoint.h"
+#include "statetune/workers/host_device.h"
 
 namespace statetune::workers {
 namespace {
@@ -32,6 +34,14 @@ at::Tensor gather_positions(const at::Tensor& x, const at::Tensor& index) {
   return x.gather(1, index.view({B, 1, 1}).expand({B, 1, C})).squeeze(1);
 }
 
+// A state tensor must be in the state dtype on the model's device.
+void check_state_tensor(const at::Tensor& t, const at::TensorOptions& opts, const char* what, int64_t layer) {
+  ST_CHECK(t.scalar_type() == opts.dtype().toScalarType(), "initial state layer {}: {} has dtype {}, expected {}",
+           layer, what, c10::toString(t.scalar_type()), c10::toString(opts.dtype().toScalarType()));
+  ST_CHECK(t.device() == opts.device(), "initial state layer {}: {} is on {}, the model on {}", layer, what,
+           t.device().str(), opts.device().str());
+}
+
 // A state part given as shared [shape...] or per-sequence [B, shape...] -> [B, shape...].
 at::Tensor batched(const at::Tensor& t, int64_t batch, at::IntArrayRef shape, const at::TensorOptions& opts,
                    const char* what, int64_t layer) {
@@ -40,8 +50,7 @@ at::Tensor batched(const at::Tensor& t, int64_t batch, at::IntArrayRef shape, co
     full.insert(full.end(), shape.begin(), shape.end());
     return at::zeros(full, opts);
   }
-  ST_CHECK(t.scalar_type() == opts.dtype().toScalarType(), "initial state layer {}: {} has dtype {}, expected {}",
-           layer, what, c10::toString(t.scalar_type()), c10::toString(opts.dtype().toScalarType()));
+  check_state_tensor(t, opts, what, layer);
   if (t.dim() == static_cast<int64_t>(shape.size()) && t.sizes() == shape) {
     std::vector<int64_t> full{batch};
     full.insert(full.end(), shape.begin(), shape.end());
@@ -59,10 +68,12 @@ void Rwkv7Model::check_readout(const KernelReadout& ro, int64_t layer) const {
   ST_CHECK(ro.S_hat.defined() && ro.S_hat.dim() == 3, "kernel read-out of layer {}: S_hat must be [H, M, M]", layer);
   const int64_t M = ro.S_hat.size(2);
   auto check = [&](const at::Tensor& t, std::vector<int64_t> shape, const char* name) {
-    ST_CHECK(t.defined() && t.sizes() == at::IntArrayRef(shape) && t.scalar_type() == dtype_,
+    ST_CHECK(t.defined() && t.sizes() == at::IntArrayRef(shape) && t.scalar_type() == state_dtype(),
              "kernel read-out of layer {}: {} is {} {}, expected {} {}", layer, name,
              t.defined() ? shape_str(t.sizes()) : "missing", t.defined() ? c10::toString(t.scalar_type()) : "",
-             shape_str(shape), c10::toString(dtype_));
+             shape_str(shape), c10::toString(state_dtype()));
+    ST_CHECK(t.device() == device_, "kernel read-out of layer {}: {} is on {}, the model on {}", layer, name,
+             t.device().str(), device_.str());
   };
   check(ro.S_hat, {H, M, M}, "S_hat");
   check(ro.support, {H, M, N}, "support");
@@ -71,18 +82,24 @@ void Rwkv7Model::check_readout(const KernelReadout& ro, int64_t layer) const {
   check(ro.Q, {H, N, M}, "Q");
 }
 
-Rwkv7Model::Rwkv7Model(const TensorMap& weights, const std::string& source, at::ScalarType dtype)
-    : config_(infer_model_config(weights, source)), dtype_(dtype) {
-  ST_CHECK(dtype == at::kFloat || dtype == at::kDouble, "the model computes in float32 or float64, not {}",
-           c10::toString(dtype));
+Rwkv7Model::Rwkv7Model(const TensorMap& weights, const std::string& source, at::ScalarType dtype, at::Device device)
+    : config_(infer_model_config(weights, source)), dtype_(dtype), device_(device) {
+  ST_CHECK(dtype == at::kFloat || dtype == at::kDouble || dtype == at::kBFloat16,
+           "the model's weights are float32, float64 or bfloat16, not {}", c10::toString(dtype));
   for (const auto& [key, tensor] : weights) {
     if (key.find("time_state") != std::string::npos) continue;
-    weights_[key] = tensor.detach().to(dtype).contiguous().set_requires_grad(false);
+    weights_[key] = tensor.detach().to(device, dtype).contiguous().set_requires_grad(false);
   }
 }
 
-Rwkv7Model Rwkv7Model::load(const std::string& path, at::ScalarType dtype) {
-  return Rwkv7Model(load_checkpoint(path), path, dtype);
+Rwkv7Model Rwkv7Model::load(const std::string& path, at::ScalarType dtype, at::Device device) {
+  return Rwkv7Model(load_checkpoint(path), path, dtype, device);
+}
+
+int64_t Rwkv7Model::weight_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& [key, t] : weights_) bytes += t.numel() * static_cast<int64_t>(t.element_size());
+  return bytes;
 }
 
 const at::Tensor& Rwkv7Model::w(const std::string& key) const {
@@ -92,7 +109,7 @@ const at::Tensor& Rwkv7Model::w(const std::string& key) const {
 }
 
 ModelState Rwkv7Model::zero_state(int64_t batch) const {
-  const auto opts = at::TensorOptions().dtype(dtype_);
+  const auto opts = state_options();
   const int64_t C = config_.n_embd, H = config_.n_head, N = config_.head_size;
   ModelState state(config_.n_layer);
   for (auto& layer : state) {
@@ -129,7 +146,7 @@ struct Rwkv7Model::TimeMixIO {
 
 at::Tensor Rwkv7Model::time_mix(int64_t layer, const at::Tensor& x, const at::Tensor& mask, at::Tensor& v_first,
                                 TimeMixIO& io) const {
-  const at::Tensor& shift = io.shift;
+  const at::Tensor shift = io.shift.to(x.scalar_type());
   const std::string p = "blocks." + std::to_string(layer) + ".att.";
   const int64_t B = x.size(0), T = x.size(1), C = config_.n_embd, H = config_.n_head, N = config_.head_size;
   const at::Tensor xx = token_shift(x, shift) - x;
@@ -152,7 +169,9 @@ at::Tensor Rwkv7Model::time_mix(int64_t layer, const at::Tensor& x, const at::Te
   const at::Tensor kk_raw = (k * w(p + "k_k")).view({B, T, H, N});
   const at::Tensor kk = (kk_raw / kk_raw.norm(2, -1, true).clamp_min(1e-12)).view({B, T, C});
   k = k * (1 + (a - 1) * w(p + "k_a"));
-  at::Tensor decay = at::exp(-kDecayScale * at::sigmoid(w_raw));
+  // The WKV recurrence computes in the state dtype (float32 under bf16 weights), the decay too.
+  const at::ScalarType wkv_dtype = state_dtype();
+  at::Tensor decay = at::exp(-kDecayScale * at::sigmoid(w_raw.to(wkv_dtype)));
 
   // Padding: a padded position leaves the state untouched (decay 1, no write, no removal).
   at::Tensor k_wkv = k, alpha = -kk;
@@ -163,16 +182,18 @@ at::Tensor Rwkv7Model::time_mix(int64_t layer, const at::Tensor& x, const at::Te
     alpha = alpha * m;
   }
   const auto shape4 = std::vector<int64_t>{B, T, H, N};
-  const at::Tensor r4 = r.view(shape4).contiguous(), d4 = decay.view(shape4).contiguous();
-  const at::Tensor k4 = k_wkv.view(shape4).contiguous(), a4 = alpha.view(shape4).contiguous();
-  const at::Tensor b4 = (kk * a).view(shape4).contiguous();
-  kernels::Wkv7Output wkv = kernels::wkv7(r4, d4, k4, v.view(shape4).contiguous(), a4, b4, io.s0);
+  auto wkv_input = [&](const at::Tensor& t) { return t.view(shape4).to(wkv_dtype).contiguous(); };
+  const at::Tensor r4 = wkv_input(r), d4 = wkv_input(decay);
+  const at::Tensor k4 = wkv_input(k_wkv), a4 = wkv_input(alpha);
+  const at::Tensor b4 = wkv_input(kk * a);
+  kernels::Wkv7Output wkv = kernels::wkv7(r4, d4, k4, wkv_input(v), a4, b4, io.s0);
   io.wkv_T = wkv.sT;
   at::Tensor y = wkv.y;
   if (io.readout != nullptr || io.want_query) {
     // The transported query q_t = P_0 A_1⋯A_t r_t: the same recurrence from s0 = P_0 (identity
     // at the start) with v = 0, so nothing is written and y is exactly q (METHOD.md §2).
-    const at::Tensor p0 = io.transport0.defined() ? io.transport0 : at::eye(N, x.options()).expand({H, N, N}).contiguous();
+    const at::Tensor p0 =
+        io.transport0.defined() ? io.transport0 : at::eye(N, state_options()).expand({H, N, N}).contiguous();
     kernels::Wkv7Output transported = kernels::wkv7(r4, d4, k4, at::zeros_like(r4), a4, b4, p0);
     io.transport_T = transported.sT;
     io.query = transported.y;
@@ -185,7 +206,8 @@ at::Tensor Rwkv7Model::time_mix(int64_t layer, const at::Tensor& x, const at::Te
     }
   }
 
-  at::Tensor o = at::group_norm(y.reshape({B * T, C}), H, w(p + "ln_x.weight"), w(p + "ln_x.bias"), kGroupNormEps)
+  at::Tensor o = at::group_norm(y.to(x.scalar_type()).reshape({B * T, C}), H, w(p + "ln_x.weight"), w(p + "ln_x.bias"),
+                                kGroupNormEps)
                      .view({B, T, C});
   const at::Tensor bonus = (r * k).view(shape4).mul(w(p + "r_k")).sum(-1, true) * v.view(shape4);
   o = o + bonus.view({B, T, C});
@@ -194,7 +216,7 @@ at::Tensor Rwkv7Model::time_mix(int64_t layer, const at::Tensor& x, const at::Te
 
 at::Tensor Rwkv7Model::channel_mix(int64_t layer, const at::Tensor& x, const at::Tensor& shift) const {
   const std::string p = "blocks." + std::to_string(layer) + ".ffn.";
-  const at::Tensor xx = token_shift(x, shift) - x;
+  const at::Tensor xx = token_shift(x, shift.to(x.scalar_type())) - x;
   const at::Tensor kx = x + xx * w(p + "x_k");
   const at::Tensor hidden = at::relu(at::linear(kx, w(p + "key.weight"))).square();
   return at::linear(hidden, w(p + "value.weight"));
@@ -206,23 +228,28 @@ at::Tensor Rwkv7Model::forward(const at::Tensor& tokens, const at::Tensor& lengt
            shape_str(tokens.sizes()));
   const int64_t B = tokens.size(0), T = tokens.size(1);
   const int64_t C = config_.n_embd, H = config_.n_head, N = config_.head_size;
-  const at::Tensor ids = tokens.to(at::kLong);
-  if (ids.numel() > 0) {
+  // Host inputs are checked on the host, then copied; device inputs were checked by the caller.
+  at::Tensor ids = tokens.to(at::kLong);
+  if (ids.is_cpu() && ids.numel() > 0) {
     const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
     ST_CHECK(lo >= 0 && hi < config_.vocab_size, "token id {} is outside the model's vocabulary [0, {})",
              lo < 0 ? lo : hi, config_.vocab_size);
   }
+  ids = to_device(ids, device_);
   at::Tensor mask, last;
   if (lengths.defined()) {
     ST_CHECK(lengths.dim() == 1 && lengths.size(0) == B, "forward: lengths must be [B] = [{}], got {}", B,
              shape_str(lengths.sizes()));
-    const at::Tensor len = lengths.to(at::kLong);
-    ST_CHECK(len.min().item<int64_t>() >= 1 && len.max().item<int64_t>() <= T,
-             "forward: every length must be in [1, T = {}]", T);
-    mask = at::arange(T, at::kLong).unsqueeze(0) < len.unsqueeze(1);
+    at::Tensor len = lengths.to(at::kLong);
+    if (len.is_cpu()) {
+      ST_CHECK(len.min().item<int64_t>() >= 1 && len.max().item<int64_t>() <= T,
+               "forward: every length must be in [1, T = {}]", T);
+    }
+    len = to_device(len, device_);
+    mask = at::arange(T, ids.options()).unsqueeze(0) < len.unsqueeze(1);
     last = len - 1;
   } else {
-    last = at::full({B}, T - 1, at::kLong);
+    last = at::full({B}, T - 1, ids.options());
   }
   ST_CHECK(initial == nullptr || static_cast<int64_t>(initial->size()) == config_.n_layer,
            "initial state has {} layers, the model has {}", initial ? initial->size() : 0, config_.n_layer);
@@ -232,7 +259,7 @@ at::Tensor Rwkv7Model::forward(const at::Tensor& tokens, const at::Tensor& lengt
     trace->readout_z.assign(config_.n_layer, at::Tensor());
   }
 
-  const auto opts = at::TensorOptions().dtype(dtype_);
+  const auto opts = state_options();
   at::Tensor x = at::embedding(w("emb.weight"), ids);
   x = at::layer_norm(x, {C}, w("blocks.0.ln0.weight"), w("blocks.0.ln0.bias"), kLayerNormEps);
   at::Tensor v_first;
@@ -244,8 +271,7 @@ at::Tensor Rwkv7Model::forward(const at::Tensor& tokens, const at::Tensor& lengt
     const at::Tensor ffn_shift = batched(init.ffn_shift, B, {C}, opts, "ffn_shift", l);
     at::Tensor s0 = init.wkv;
     if (s0.defined()) {
-      ST_CHECK(s0.scalar_type() == dtype_, "initial state layer {}: wkv has dtype {}, expected {}", l,
-               c10::toString(s0.scalar_type()), c10::toString(dtype_));
+      check_state_tensor(s0, opts, "wkv", l);
       ST_CHECK((s0.dim() == 3 && s0.sizes() == at::IntArrayRef{H, N, N}) ||
                    (s0.dim() == 4 && s0.sizes() == at::IntArrayRef{B, H, N, N}),
                "initial state layer {}: wkv has shape {}, expected [{}, {}, {}] or [{}, {}, {}, {}]", l, shape_str(s0.sizes()),
@@ -261,12 +287,13 @@ at::Tensor Rwkv7Model::forward(const at::Tensor& tokens, const at::Tensor& lengt
     io.want_query = trace != nullptr && trace->collect_queries;
     if (init.transport.defined() && (io.readout != nullptr || io.want_query)) {
       io.transport0 = init.transport;
-      ST_CHECK(io.transport0.scalar_type() == dtype_ &&
+      check_state_tensor(io.transport0, opts, "transport", l);
+      ST_CHECK(io.transport0.scalar_type() == state_dtype() &&
                    ((io.transport0.dim() == 3 && io.transport0.sizes() == at::IntArrayRef{H, N, N}) ||
                     (io.transport0.dim() == 4 && io.transport0.sizes() == at::IntArrayRef{B, H, N, N})),
                "initial state layer {}: transport has shape {} ({}), expected [{}, {}, {}] or [{}, {}, {}, {}] ({})", l,
                shape_str(io.transport0.sizes()), c10::toString(io.transport0.scalar_type()), H, N, N, B, H, N, N,
-               c10::toString(dtype_));
+               c10::toString(state_dtype()));
     }
     const at::Tensor xa = at::layer_norm(x, {C}, w(p + "ln1.weight"), w(p + "ln1.bias"), kLayerNormEps);
     x = x + time_mix(l, xa, mask, v_first, io);
@@ -274,7 +301,8 @@ at::Tensor Rwkv7Model::forward(const at::Tensor& tokens, const at::Tensor& lengt
     x = x + channel_mix(l, xf, ffn_shift);
     if (final_state != nullptr) {
       LayerState& out = (*final_state)[l];
-      out = LayerState{gather_positions(xa, last), io.wkv_T, gather_positions(xf, last), at::Tensor(), init.readout};
+      out = LayerState{gather_positions(xa, last).to(state_dtype()), io.wkv_T,
+                       gather_positions(xf, last).to(state_dtype()), at::Tensor(), init.readout};
       if (init.readout) out.transport = io.transport_T;
     }
     if (trace != nullptr) {
@@ -282,9 +310,9 @@ at::Tensor Rwkv7Model::forward(const at::Tensor& tokens, const at::Tensor& lengt
       trace->readout_z[l] = io.z.defined() ? io.z.detach() : at::Tensor();
     }
   }
-  if (trace != nullptr) trace->mask = mask.defined() ? mask : at::ones({B, T}, at::kBool);
+  if (trace != nullptr) trace->mask = mask.defined() ? mask : at::ones({B, T}, ids.options().dtype(at::kBool));
   x = at::layer_norm(x, {C}, w("ln_out.weight"), w("ln_out.bias"), kLayerNormEps);
-  return at::linear(x, w("head.weight"));
+  return at::linear(x, w("head.weight")).to(state_dtype());
 }
 
 at::Tensor Rwkv7Model::step(const at::Tensor& tokens, ModelState& state) const {

@@ -89,8 +89,8 @@ constexpr const char* kKernelSuffixes[] = {"att.kernel_state", "att.kernel_suppo
 
 }  // namespace
 
-ModelState load_state_file(const std::string& path, const ModelConfig& config, at::ScalarType dtype) {
-  return state_from_tensor_map(load_checkpoint(path), path, config, dtype);
+ModelState load_state_file(const std::string& path, const ModelConfig& config, const at::TensorOptions& options) {
+  return state_from_tensor_map(load_checkpoint(path), path, config, options);
 }
 
 void save_state_file(const std::string& path, const ModelState& state, const ModelConfig& config) {
@@ -98,7 +98,7 @@ void save_state_file(const std::string& path, const ModelState& state, const Mod
 }
 
 ModelState state_from_tensor_map(const TensorMap& tensors, const std::string& path, const ModelConfig& config,
-                                 at::ScalarType dtype) {
+                                 const at::TensorOptions& options) {
   std::vector<at::Tensor> wkv = time_states_from_map(tensors, path, config);
   const int64_t C = config.n_embd, H = config.n_head, N = config.head_size;
   auto find = [&](int64_t layer, const char* suffix) -> const at::Tensor* {
@@ -110,7 +110,7 @@ ModelState state_from_tensor_map(const TensorMap& tensors, const std::string& pa
              layer_key(layer, suffix), c10::toString(t.scalar_type()));
     ST_CHECK(t.sizes() == at::IntArrayRef(shape), "{}: key '{}' has shape {}, expected {}", path,
              layer_key(layer, suffix), shape_str(t.sizes()), shape_str(shape));
-    return t.to(dtype).contiguous();
+    return t.to(options).contiguous();
   };
   const bool has_shift = find(0, "att.shift_state") != nullptr;
   const bool has_kernel = find(0, "att.kernel_state") != nullptr;
@@ -124,7 +124,7 @@ ModelState state_from_tensor_map(const TensorMap& tensors, const std::string& pa
   ModelState state(config.n_layer);
   for (int64_t l = 0; l < config.n_layer; ++l) {
     // From the map, not via load_time_states' float32 copy: a float64 checkpoint stays exact.
-    state[l].wkv = tensors.at(state_key(static_cast<size_t>(l))).to(dtype).contiguous();
+    state[l].wkv = tensors.at(state_key(static_cast<size_t>(l))).to(options).contiguous();
     if (has_shift) {
       for (const char* suffix : {"att.shift_state", "ffn.shift_state"}) {
         ST_CHECK(find(l, suffix) != nullptr, "{}: missing key '{}' (layer 0 has token-shift states)", path,

@@ -4,9 +4,11 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <ATen/core/grad_mode.h>
 
 #include "statetune/common/error.h"
 #include "statetune/workers/checkpoint.h"
+#include "statetune/workers/host_device.h"
 #include "statetune/workers/state_file.h"
 
 namespace statetune::workers {
@@ -29,14 +31,74 @@ const char* kCheckpointHistoryKey = "trainer.history";
 
 }  // namespace
 
+// DBP's R update (METHOD.md §3) around the trainer's step: Σ z zᵀ and the token count are summed
+// with the gradients, so every rank computes the same X and R stays identical everywhere; the
+// new R is computed on the device before the step's host read and kept only if it is finite.
+class StateTuner::DbpUpdate final : public StepExtension {
+ public:
+  explicit DbpUpdate(StateTuner& tuner) : t_(tuner) {}
+
+  std::vector<at::Tensor> reduce_inputs(int64_t) override {
+    std::vector<at::Tensor> sums = t_.z_moment_sum_;
+    const at::TensorOptions opts = t_.model_.state_options().dtype(at::kDouble);
+    if (sums.empty()) {  // this rank read no examples in this step: it adds zeros
+      for (const auto& R : t_.state_.decorrelation()) sums.push_back(at::zeros({R.size(0), R.size(1), R.size(1)}, opts));
+    }
+    sums.push_back(at::full({1}, static_cast<double>(t_.z_count_), opts));
+    return sums;
+  }
+
+  // Values: the token count, Σ L_decor over layers and heads, then per layer whether R is finite.
+  at::Tensor prepare(std::vector<at::Tensor> sums) override {
+    const at::Tensor count = sums.back();
+    const std::vector<at::Tensor>& R = t_.state_.decorrelation();
+    next_.assign(R.size(), at::Tensor());
+    heads_ = 0;
+    at::Tensor l_decor = at::zeros({}, count.options());
+    std::vector<at::Tensor> values{count.squeeze(0), at::Tensor()};
+    for (size_t l = 0; l < R.size(); ++l) {
+      kernels::DbpStep s = kernels::dbp_update_cpu(R[l], sums[l] / count, t_.options_.dbp);
+      next_[l] = s.R;
+      l_decor = l_decor + s.l_decor.sum();
+      heads_ += s.l_decor.numel();
+      values.push_back(at::isfinite(s.R).all().to(at::kDouble));
+    }
+    values[1] = l_decor;
+    return at::stack(values);
+  }
+
+  AfterUpdate commit(int64_t, const std::vector<double>& v) override {
+    AfterUpdate out;
+    if (v[0] <= 0) return out;  // no real token in the whole group this step
+    std::vector<at::Tensor>& R = t_.state_.decorrelation();
+    for (size_t l = 0; l < R.size(); ++l) {
+      if (v[2 + l] == 0) {
+        out.diverged = fmt::format("DBP's R of layer {} is not finite (dbp_lambda {} too large?); R was not updated",
+                                   l, t_.options_.dbp.lambda);
+        return out;
+      }
+    }
+    for (size_t l = 0; l < R.size(); ++l) R[l] = next_[l];
+    out.l_decor = v[1] / static_cast<double>(std::max<int64_t>(heads_, 1));
+    return out;
+  }
+
+ private:
+  StateTuner& t_;
+  std::vector<at::Tensor> next_;
+  int64_t heads_ = 0;
+};
+
+StateTuner::~StateTuner() = default;
+
 StateTuner::StateTuner(const Rwkv7Model& model, TuneOptions options, TuneData data, Communicator& comm,
-                       const GuideTarget* guide)
+                       const GuideTarget* guide, const KernelCalibration* calibration)
     : model_(model),
       options_(std::move(options)),
       data_(std::move(data)),
       comm_(comm),
       guide_(guide),
-      state_(model.config(), options_.tune_shift, model.dtype()) {
+      state_(model.config(), options_.tune_shift, model.state_options()) {
   ST_CHECK(!data_.train.empty(), "tuning: no training examples on rank {}", comm.rank());
   ST_CHECK(options_.batch >= 1, "tuning: batch must be >= 1, got {}", options_.batch);
   ST_CHECK(guide_ == nullptr || guide_->model != nullptr, "tuning: a guide target without a guide model");
@@ -46,9 +108,13 @@ StateTuner::StateTuner(const Rwkv7Model& model, TuneOptions options, TuneData da
   if (options_.method != TuneMethod::kStandard) {
     KernelCalibrationOptions k = options_.kernel;
     k.seed = options_.seed;
-    ST_CHECK(!data_.calibration_prompts.empty(), "tuning: the kernel methods need calibration prompts");
-    ModelState start = state_.initial_state();
-    calibration_ = calibrate_kernel_readout(model_, data_.calibration_prompts, &start, k);
+    if (calibration != nullptr) {
+      calibration_ = *calibration;
+    } else {
+      ST_CHECK(!data_.calibration_prompts.empty(), "tuning: the kernel methods need calibration prompts");
+      ModelState start = state_.initial_state();
+      calibration_ = calibrate_kernel_readout(model_, data_.calibration_prompts, &start, k);
+    }
     state_.add_kernel_readout(calibration_->buffers, options_.linear);
   }
 }
@@ -69,6 +135,7 @@ std::vector<size_t> StateTuner::batch_indices(int64_t step, int64_t micro) const
 
 at::Tensor StateTuner::guide_logprobs(const TuneBatch& batch, const std::vector<size_t>& indices) const {
   at::NoGradGuard no_grad;
+  // b holds host tensors: the guide copies them to its device.
   auto compute = [&](const TuneBatch& b) {
     return at::log_softmax(guide_->model->forward(b.inputs, b.lengths, guide_->state.empty() ? nullptr : &guide_->state),
                            -1);
@@ -80,7 +147,7 @@ at::Tensor StateTuner::guide_logprobs(const TuneBatch& batch, const std::vector<
   // The guide is frozen and reads each example from the same state: its distributions are
   // computed once per example and reused by every later step.
   const int64_t B = batch.inputs.size(0), T = batch.inputs.size(1);
-  at::Tensor out = at::zeros({B, T, V}, batch.inputs.options().dtype(guide_->model->dtype()));
+  at::Tensor out = at::zeros({B, T, V}, guide_->model->state_options());
   for (int64_t b = 0; b < B; ++b) {
     const size_t i = indices[static_cast<size_t>(b)];
     auto it = guide_cache_.find(i);
@@ -94,13 +161,16 @@ at::Tensor StateTuner::guide_logprobs(const TuneBatch& batch, const std::vector<
 
 at::Tensor StateTuner::loss_of(const TuneBatch& batch, const ModelState& init, ForwardTrace* trace,
                                const std::vector<size_t>& indices) const {
+  // The model reads the host batch (it checks the tokens there, then copies them); the loss
+  // reads the targets, masks and top-k lists on the device.
   const at::Tensor logits = model_.forward(batch.inputs, batch.lengths, &init, nullptr, trace);
-  if (guide_ == nullptr && batch.topk_ids.defined())  // a trace guide's top-k log-probs
-    return masked_topk_kl(logits, batch.topk_ids, batch.topk_probs, batch.mask);
-  if (guide_ == nullptr) return masked_cross_entropy(logits, batch.targets, batch.mask);
-  const at::Tensor teacher = guide_logprobs(batch, indices).to(logits.scalar_type());
-  at::Tensor loss = masked_kl(logits, teacher, batch.mask);
-  if (guide_->alpha != 0) loss = loss + guide_->alpha * masked_cross_entropy(logits, batch.targets, batch.mask);
+  const TuneBatch on = batch_on_device(batch, model_.device());
+  if (guide_ == nullptr && on.topk_ids.defined())  // a trace guide's top-k log-probs
+    return masked_topk_kl(logits, on.topk_ids, on.topk_probs, on.mask);
+  if (guide_ == nullptr) return masked_cross_entropy(logits, on.targets, on.mask);
+  const at::Tensor teacher = guide_logprobs(batch, indices).to(logits.options());
+  at::Tensor loss = masked_kl(logits, teacher, on.mask);
+  if (guide_->alpha != 0) loss = loss + guide_->alpha * masked_cross_entropy(logits, on.targets, on.mask);
   return loss;
 }
 
@@ -126,7 +196,7 @@ MicroBatchLoss StateTuner::micro_batch_loss(int64_t step, int64_t micro) {
       z_moment_sum_.clear();
       z_count_ = 0;
     }
-    return {at::zeros({}, at::kDouble), 0};
+    return {at::zeros({}, model_.state_options().dtype(at::kDouble)), 0};
   }
   const TuneBatch batch = make_batch(examples);
   const ModelState init = state_.initial_state();
@@ -144,52 +214,17 @@ MicroBatchLoss StateTuner::micro_batch_loss(int64_t step, int64_t micro) {
       const at::Tensor s = kernels::dbp_second_moment_sum_cpu(trace.readout_z[l], trace.mask);
       z_moment_sum_[l] = z_moment_sum_[l].defined() ? z_moment_sum_[l] + s : s;
     }
-    z_count_ += trace.mask.sum().item<int64_t>();
+    z_count_ += batch.lengths.sum().item<int64_t>();  // the real positions (host batch)
   }
   return {loss, local_tokens};
-}
-
-AfterUpdate StateTuner::dbp_update() {
-  AfterUpdate out;
-  // Σ z zᵀ and the token count go through the same reduction as the gradients, so every rank
-  // computes the same X and R stays identical everywhere.
-  std::vector<at::Tensor> sums = z_moment_sum_;
-  if (sums.empty()) {  // this rank read no examples in this step: it adds zeros
-    for (const auto& R : state_.decorrelation()) {
-      const int64_t H = R.size(0), M = R.size(1);
-      sums.push_back(at::zeros({H, M, M}, at::kDouble));
-    }
-  }
-  sums.push_back(at::full({1}, static_cast<double>(z_count_), at::kDouble));
-  comm_.all_reduce_sum(sums);
-  const double count = sums.back().item<double>();
-  if (count <= 0) return out;
-  double l_decor = 0;
-  int64_t heads = 0;
-  std::vector<at::Tensor>& R = state_.decorrelation();
-  std::vector<at::Tensor> next(R.size());
-  for (size_t l = 0; l < R.size(); ++l) {
-    kernels::DbpStep s = kernels::dbp_update_cpu(R[l], sums[l] / count, options_.dbp);
-    if (!at::isfinite(s.R).all().item<bool>()) {
-      out.diverged = fmt::format("DBP's R of layer {} is not finite (dbp_lambda {} too large?); R was not updated", l,
-                                 options_.dbp.lambda);
-      return out;
-    }
-    next[l] = s.R;
-    l_decor += s.l_decor.sum().item<double>();
-    heads += s.l_decor.numel();
-  }
-  for (size_t l = 0; l < R.size(); ++l) R[l] = next[l];
-  out.l_decor = l_decor / static_cast<double>(std::max<int64_t>(heads, 1));
-  return out;
 }
 
 void StateTuner::write_checkpoint(int64_t step, const Adam& adam) const {
   // In the run's own dtype, so a resumed run continues from exactly the same values.
   TensorMap t = state_tensor_map(state_.initial_state(), model_.config(), options_.checkpoint_path, /*keep_dtype=*/true);
   for (size_t i = 0; i < adam.first_moments().size(); ++i) {
-    t.emplace(fmt::format("adam.m.{}", i), adam.first_moments()[i].detach().clone());
-    t.emplace(fmt::format("adam.v.{}", i), adam.second_moments()[i].detach().clone());
+    t.emplace(fmt::format("adam.m.{}", i), adam.first_moments()[i].detach().to(at::kCPU).clone());
+    t.emplace(fmt::format("adam.v.{}", i), adam.second_moments()[i].detach().to(at::kCPU).clone());
   }
   // Checkpoint files hold floating-point tensors only; counts and the 64-bit hash (as two
   // 32-bit halves) are exact in float64.
@@ -229,15 +264,15 @@ TrainResult StateTuner::run(bool resume, const std::function<void(const StepMetr
     ST_CHECK(saved == options_.fingerprint,
              "{}: the checkpoint belongs to another run configuration (hash {:016x}, this run {:016x})", path, saved,
              options_.fingerprint);
-    state_.assign(state_from_tensor_map(t, path, model_.config(), model_.dtype()));
+    state_.assign(state_from_tensor_map(t, path, model_.config(), model_.state_options()));
     TrainerResume r;
     r.next_step = scalar(kCheckpointStepKey);
     r.adam_steps = scalar(kCheckpointAdamStepKey);
     for (size_t i = 0; i < params.size(); ++i) {
       auto m = t.find(fmt::format("adam.m.{}", i)), v = t.find(fmt::format("adam.v.{}", i));
       ST_CHECK(m != t.end() && v != t.end(), "{}: missing Adam moments of parameter {}", path, i);
-      r.adam_m.push_back(m->second.to(params[i].scalar_type()).clone());
-      r.adam_v.push_back(v->second.to(params[i].scalar_type()).clone());
+      r.adam_m.push_back(m->second.to(params[i].options()).clone());
+      r.adam_v.push_back(v->second.to(params[i].options()).clone());
     }
     resumed_from_ = r.next_step;
     history_.clear();
@@ -260,7 +295,8 @@ TrainResult StateTuner::run(bool resume, const std::function<void(const StepMetr
   }
   TrainerHooks hooks;
   hooks.loss = [this](int64_t step, int64_t micro) { return micro_batch_loss(step, micro); };
-  if (options_.method == TuneMethod::kDbp) hooks.after_update = [this](int64_t) { return dbp_update(); };
+  DbpUpdate dbp(*this);
+  if (options_.method == TuneMethod::kDbp) hooks.extension = &dbp;
   hooks.on_step = [this, &on_step](const StepMetrics& m) {
     history_.push_back(m);
     if (on_step) on_step(m);
@@ -287,20 +323,23 @@ double StateTuner::evaluate_loss(const std::vector<TuneExample>& examples) const
   std::vector<TuneExample> mine;
   for (size_t i = static_cast<size_t>(comm_.rank()); i < examples.size(); i += static_cast<size_t>(comm_.size()))
     mine.push_back(examples[i]);
-  double sum = 0;
+  // The token-weighted loss sum stays on the device; the host reads the group's totals once.
+  const at::TensorOptions figures = model_.state_options().dtype(at::kDouble);
+  at::Tensor sum = at::zeros({}, figures);
   int64_t tokens = 0;
   for (size_t start = 0; start < mine.size(); start += static_cast<size_t>(options_.batch)) {
     std::vector<TuneExample> chunk(mine.begin() + static_cast<int64_t>(start),
                                    mine.begin() + static_cast<int64_t>(std::min(mine.size(), start + options_.batch)));
     const TuneBatch batch = make_batch(chunk);
-    const int64_t n = batch.mask.sum().item<int64_t>();
-    sum += loss_of(batch, init, nullptr, {}).item<double>() * static_cast<double>(n);
+    const int64_t n = batch.mask.sum().item<int64_t>();  // a host tensor
+    sum = sum + loss_of(batch, init, nullptr, {}).to(at::kDouble) * static_cast<double>(n);
     tokens += n;
   }
-  std::vector<at::Tensor> totals{at::tensor({sum, static_cast<double>(tokens)}, at::kDouble)};
+  std::vector<at::Tensor> totals{at::stack({sum, at::full({}, static_cast<double>(tokens), figures)})};
   comm_.all_reduce_sum(totals);
-  const double all_tokens = totals[0][1].item<double>();
-  return all_tokens > 0 ? totals[0][0].item<double>() / all_tokens : std::nan("");
+  const at::Tensor host = to_host(totals[0]);
+  const double all_tokens = host[1].item<double>();
+  return all_tokens > 0 ? host[0].item<double>() / all_tokens : std::nan("");
 }
 
 }  // namespace statetune::workers

@@ -42,7 +42,7 @@ at::Tensor spherical_kmeans(const at::Tensor& X_in, int64_t M, int64_t iters, ui
     if (total > 0) {
       const double target = uniform01(gen) * total;
       const at::Tensor cum = nearest.cumsum(0);
-      pick = std::min<int64_t>(at::searchsorted(cum, at::scalar_tensor(target, at::kDouble), false, true)
+      pick = std::min<int64_t>(at::searchsorted(cum, at::scalar_tensor(target, cum.options()), false, true)
                                    .item<int64_t>(),
                                n - 1);
       while (pick > 0 && nearest[pick].item<double>() == 0) --pick;  // never a point already chosen
@@ -53,7 +53,7 @@ at::Tensor spherical_kmeans(const at::Tensor& X_in, int64_t M, int64_t iters, ui
     chosen.push_back(pick);
     nearest = at::minimum(nearest, sq_dist_unit(X, X[pick].unsqueeze(0)).squeeze(1));
   }
-  at::Tensor C = X.index({at::tensor(chosen, at::kLong)}).clone();
+  at::Tensor C = X.index({at::tensor(chosen, at::kLong).to(X.device())}).clone();
   // Lloyd rounds on the sphere.
   for (int64_t it = 0; it < iters; ++it) {
     const at::Tensor sim = X.matmul(C.t());  // [n, M]
@@ -89,7 +89,7 @@ at::Tensor random_support(const at::Tensor& X, int64_t M, uint64_t seed) {
     std::swap(index[i], index[j]);
   }
   index.resize(M);
-  return X.to(at::kDouble).index({at::tensor(index, at::kLong)}).clone();
+  return X.to(at::kDouble).index({at::tensor(index, at::kLong).to(X.device())}).clone();
 }
 
 double median_sq_distance(const at::Tensor& X, const at::Tensor& C) {

@@ -3,10 +3,12 @@
 #include <cmath>
 #include <optional>
 #include <random>
+#include <ATen/core/grad_mode.h>
 
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
 #include "statetune/kernels/shape_str.h"
+#include "statetune/workers/host_device.h"
 #include "statetune/workers/tts_reinforce.h"
 
 namespace statetune::workers {
@@ -48,14 +50,18 @@ TunableCopy tunable_copy(const Rwkv7Model& student, const ModelState& start, con
   const int64_t L = c.n_layer, C = c.n_embd, H = c.n_head, N = c.head_size;
   ST_CHECK(start.empty() || static_cast<int64_t>(start.size()) == L, "tts: the start state has {} layers, the model {}",
            start.size(), L);
-  const auto opts = at::TensorOptions().dtype(student.dtype());
-  // A detached copy of one part (zeros where absent), checked to be unbatched and in the model's dtype.
+  const auto opts = student.state_options();
+  // A detached copy of one part (zeros where absent), checked to be unbatched and in the
+  // student's state dtype, on its device.
   auto copy_of = [&](const at::Tensor& t, std::vector<int64_t> shape, const char* what, int64_t l) {
     if (!t.defined()) return at::zeros(shape, opts);
     ST_CHECK(t.sizes() == at::IntArrayRef(shape), "tts: the start state's layer {} {} is {}, expected {} (unbatched)", l,
              what, shape_str(t.sizes()), shape_str(shape));
-    ST_CHECK(t.scalar_type() == student.dtype(), "tts: the start state's layer {} {} is {}, the student computes in {}",
-             l, what, c10::toString(t.scalar_type()), c10::toString(student.dtype()));
+    ST_CHECK(t.scalar_type() == student.state_dtype(),
+             "tts: the start state's layer {} {} is {}, the student's state is {}", l, what,
+             c10::toString(t.scalar_type()), c10::toString(student.state_dtype()));
+    ST_CHECK(t.device() == student.device(), "tts: the start state's layer {} {} is on {}, the student on {}", l, what,
+             t.device().str(), student.device().str());
     return t.detach().clone();
   };
   TunableCopy out;
@@ -131,7 +137,7 @@ ModelState adapt_state(const Rwkv7Model& student, const ModelState& start, const
   check_question(question, V);
   std::optional<ThoughtTarget> target;
   if (options.mode == TtsMode::kDistill) {
-    target.emplace(thought, V, options.max_thought_tokens);
+    target.emplace(thought, V, options.max_thought_tokens, student.device());
   } else {
     ST_CHECK(guide != nullptr, "tts reinforce: needs an RWKV guide model to score the samples, none was given");
     ST_CHECK(guide->config().vocab_size == V,
@@ -151,42 +157,44 @@ ModelState adapt_state(const Rwkv7Model& student, const ModelState& start, const
   TtsStats st;
   if (target) st.guide_tokens = target->size();
   for (int64_t step = 0; step < options.steps; ++step) {
-    at::Tensor loss;
-    double value = 0;
+    at::Tensor loss, value;  // value: the step's figure (the loss, or the mean guide reward)
     if (target) {
       loss = distill_loss(student, copy.state, question, *target);
-      value = loss.item<double>();
+      value = loss.detach();
       st.student_tokens += Lq + target->size() - 1;
     } else {
       const auto samples = sample_continuations(student, copy.state, question, S, Ts, options.temperature, rng);
       const at::Tensor rewards = guide_token_rewards(*guide, guide_state, question, samples);
-      value = rewards.mean().item<double>();
+      value = rewards.mean();
       loss = reinforce_loss(student, copy.state, question, samples, rewards, options.temperature);
       st.guide_tokens += S * (Lq + Ts - 1);
       st.student_tokens += Lq + S * (Ts - 1) + S * (Lq + Ts - 1);
     }
-    const double loss_value = loss.item<double>();
+    // Backward before looking: the host reads the figure, the loss and whether every gradient
+    // is finite at once, and a step that fails either check touches nothing.
+    for (auto& p : copy.params)
+      if (p.grad().defined()) p.mutable_grad().zero_();
+    loss.backward();
+    std::vector<at::Tensor> grads;
+    at::Tensor finite = at::ones({}, value.options().dtype(at::kBool));
+    for (const auto& p : copy.params) {
+      grads.push_back(p.grad().defined() ? p.grad() : at::zeros_like(p));
+      finite = finite.logical_and(at::isfinite(grads.back()).all());
+    }
+    const at::Tensor host = to_host(at::stack({value.to(at::kDouble), loss.detach().to(at::kDouble), finite.to(at::kDouble)}));
+    const double figure = host[0].item<double>(), loss_value = host[1].item<double>();
     if (!std::isfinite(loss_value)) {
       st.diverged = fmt::format("the {} loss is {} at step {}; the state before that step was kept",
                                 tts_mode_name(options.mode), loss_value, step);
       break;
     }
-    for (auto& p : copy.params)
-      if (p.grad().defined()) p.mutable_grad().zero_();
-    loss.backward();
-    std::vector<at::Tensor> grads;
-    bool finite = true;
-    for (const auto& p : copy.params) {
-      grads.push_back(p.grad().defined() ? p.grad() : at::zeros_like(p));
-      finite = finite && at::isfinite(grads.back()).all().item<bool>();
-    }
-    if (!finite) {
+    if (host[2].item<double>() == 0) {
       st.diverged = fmt::format("the {} gradient is not finite at step {}; the state before that step was kept",
                                 tts_mode_name(options.mode), step);
       break;
     }
     adam.step(grads, copy.lrs);
-    st.loss_or_reward_per_step.push_back(value);
+    st.loss_or_reward_per_step.push_back(figure);
     ++st.steps;
   }
   st.seconds = timer.seconds();

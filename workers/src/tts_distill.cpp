@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <ATen/core/grad_mode.h>
 
 #include "statetune/common/error.h"
 #include "statetune/kernels/shape_str.h"
+#include "statetune/workers/host_device.h"
 
 namespace statetune::workers {
 namespace {
@@ -23,7 +25,15 @@ at::Tensor thought_input(const std::vector<int64_t>& question, const std::vector
 
 }  // namespace
 
-ThoughtTarget::ThoughtTarget(const GuideThought& thought, int64_t V, int64_t max_tokens) : tokens_(thought.tokens) {
+ThoughtTarget::ThoughtTarget(const GuideThought& thought, int64_t V, int64_t max_tokens, at::Device device)
+    : tokens_(thought.tokens) {
+  build(thought, V, max_tokens);
+  token_ids_ = to_device(at::tensor(tokens_, at::kLong).unsqueeze(1), device);
+  for (at::Tensor* t : {&full_, &ids_, &probs_, &listed_, &rest_, &has_rest_})
+    if (t->defined()) *t = t->to(device);
+}
+
+void ThoughtTarget::build(const GuideThought& thought, int64_t V, int64_t max_tokens) {
   const int64_t T = size();
   ST_CHECK(T >= 1, "tts distill: the guide's thought has no tokens");
   ST_CHECK(T <= max_tokens, "tts distill: the guide's thought has {} tokens, more than the {} allowed (max_thought_tokens)",
@@ -101,10 +111,8 @@ at::Tensor ThoughtTarget::loss(const at::Tensor& logits) const {
   const at::Tensor ls = at::log_softmax(logits, -1);
   const auto dt = ls.scalar_type();
   switch (kind_) {
-    case Kind::kTokens: {
-      const at::Tensor tok = at::tensor(tokens_, at::kLong).unsqueeze(1);
-      return -ls.gather(1, tok).mean();
-    }
+    case Kind::kTokens:
+      return -ls.gather(1, token_ids_).mean();
     case Kind::kFull: {
       // Σ p (log p − log q) with 0·log 0 = 0: a guide that rules a token out (−inf) adds nothing.
       const at::Tensor g = full_.to(dt), p = g.exp(), present = p > 0;

@@ -1,7 +1,10 @@
 #include "statetune/workers/tts_reinforce.h"
+#include <ATen/core/grad_mode.h>
+
 
 #include "statetune/common/error.h"
 #include "statetune/kernels/shape_str.h"
+#include "statetune/workers/host_device.h"
 
 namespace statetune::workers {
 namespace {
@@ -81,7 +84,8 @@ std::vector<std::vector<int64_t>> sample_continuations(const Rwkv7Model& student
   std::vector<int64_t> last(static_cast<size_t>(count));
   for (int64_t t = 0; t < length; ++t) {
     if (t > 0) logits = student.step(at::tensor(last, at::kLong), shared);
-    const at::Tensor probs = at::softmax(logits.to(at::kDouble) / temperature, -1).contiguous();
+    // The host draws the samples (one read per generated position).
+    const at::Tensor probs = to_host(at::softmax(logits.to(at::kDouble) / temperature, -1)).contiguous();
     const double* p = probs.data_ptr<double>();
     for (int64_t s = 0; s < count; ++s) {
       last[s] = sample_categorical(p + s * V, V, rng);
@@ -101,7 +105,7 @@ at::Tensor guide_token_rewards(const Rwkv7Model& guide, const ModelState& guide_
                                          guide_state.empty() ? nullptr : &guide_state)
                                 .narrow(1, Lq - 1, T);
   const at::Tensor logp = at::log_softmax(logits.to(at::kDouble), -1);
-  return logp.gather(2, sample_targets(samples).unsqueeze(-1)).squeeze(-1).contiguous();
+  return logp.gather(2, to_device(sample_targets(samples), logp.device()).unsqueeze(-1)).squeeze(-1).contiguous();
 }
 
 at::Tensor reinforce_loss(const Rwkv7Model& student, const ModelState& state, const std::vector<int64_t>& question,
@@ -118,8 +122,9 @@ at::Tensor reinforce_loss(const Rwkv7Model& student, const ModelState& state, co
   const at::Tensor logits = student.forward(continuation_batch(question, samples), at::Tensor(),
                                             state.empty() ? nullptr : &state)
                                 .narrow(1, Lq - 1, T);
-  const at::Tensor logp =
-      at::log_softmax(logits / temperature, -1).gather(2, sample_targets(samples).unsqueeze(-1)).squeeze(-1);
+  const at::Tensor logp = at::log_softmax(logits / temperature, -1)
+                             .gather(2, to_device(sample_targets(samples), logits.device()).unsqueeze(-1))
+                             .squeeze(-1);
   const at::Tensor r = rewards.detach().to(logp.scalar_type());
   const at::Tensor advantage = r - r.mean(0, /*keepdim=*/true);
   return -(advantage * logp).mean();

@@ -1,4 +1,6 @@
 #include "statetune/workers/tuned_state.h"
+#include <ATen/core/grad_mode.h>
+
 
 #include "statetune/common/error.h"
 
@@ -20,8 +22,7 @@ const char* tune_method_name(TuneMethod method) {
   return "?";
 }
 
-TunedState::TunedState(const ModelConfig& c, bool tune_shift, at::ScalarType dtype) {
-  const auto opts = at::TensorOptions().dtype(dtype);
+TunedState::TunedState(const ModelConfig& c, bool tune_shift, const at::TensorOptions& opts) {
   for (int64_t l = 0; l < c.n_layer; ++l) {
     wkv_.push_back(at::zeros({c.n_head, c.head_size, c.head_size}, opts).set_requires_grad(true));
     if (tune_shift) {

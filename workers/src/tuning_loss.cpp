@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "statetune/common/error.h"
+#include "statetune/workers/host_device.h"
 
 namespace statetune::workers {
 
@@ -104,6 +105,17 @@ TuneBatch make_batch(const std::vector<TuneExample>& examples) {
       }
     }
   }
+  return b;
+}
+
+TuneBatch batch_on_device(const TuneBatch& host, const at::Device& device) {
+  TuneBatch b;
+  b.inputs = to_device(host.inputs, device);
+  b.lengths = to_device(host.lengths, device);
+  b.targets = to_device(host.targets, device);
+  b.mask = to_device(host.mask, device);
+  b.topk_ids = to_device(host.topk_ids, device);
+  b.topk_probs = to_device(host.topk_probs, device);
   return b;
 }
 

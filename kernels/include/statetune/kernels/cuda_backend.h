@@ -19,6 +19,9 @@
 //   * kernel_readout: fp32 tensors only (the model keeps the read-out in fp32).
 #include <ATen/ATen.h>
 
+#include <cstdint>
+#include <string>
+
 #include "statetune/kernels/kernel_readout.h"
 #include "statetune/kernels/wkv7.h"
 
@@ -26,6 +29,26 @@ namespace statetune::kernels {
 
 // True when this build was compiled against a CUDA LibTorch (kernels/glue/ is linked in).
 bool cuda_backend_compiled();
+
+// ---- the CUDA devices of this process (all 0 / no-ops without a CUDA build) ----------------
+// GPUs LibTorch sees (after CUDA_VISIBLE_DEVICES); 0 without a GPU or a CUDA build.
+int cuda_device_count();
+// Makes `index` the current device (NCCL, the kernels' streams and ATen's follow it).
+void cuda_set_device(int index);
+// "NVIDIA H200 (sm_90, 139.8 GiB)".
+std::string cuda_device_description(int index);
+// "CUDA runtime 13.0, driver 13.0, cuDNN 91900, NCCL 2.28.9" (what this process runs with).
+std::string cuda_versions();
+// Waits for every kernel queued on the device (benches time whole steps with it).
+void cuda_synchronize(int index);
+// The caching allocator's peak bytes allocated (tensors) and reserved (held from the driver)
+// since the last reset.
+struct CudaMemoryPeak {
+  int64_t allocated = 0;
+  int64_t reserved = 0;
+};
+CudaMemoryPeak cuda_memory_peak(int index);
+void cuda_reset_memory_peak(int index);
 
 // What the CUDA forward keeps for its backward (both undefined when save = false).
 struct Wkv7CudaSavedForward {

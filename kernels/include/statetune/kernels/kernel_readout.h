@@ -85,6 +85,10 @@ KernelReadoutGrads kernel_readout_backward_cpu(const at::Tensor& q, const at::Te
                                                const at::Tensor& S_hat, const at::Tensor& Q,
                                                const at::Tensor& d_o);
 
+// The outputs' shapes alone, for inputs on the meta device (a dry run, see wkv7_forward_meta).
+KernelReadoutOutput kernel_readout_forward_meta(const at::Tensor& q, const at::Tensor& S_hat);
+KernelReadoutGrads kernel_readout_backward_meta(const at::Tensor& q, const at::Tensor& S0, const at::Tensor& S_hat);
+
 // The autograd op the model uses (fast path both ways). Returns {o, z}: o is differentiable
 // with respect to q, S0 and S_hat; z is marked non-differentiable (DBP statistics only).
 // C, gamma, R and Q must not require grad (they are fixed buffers); checked.

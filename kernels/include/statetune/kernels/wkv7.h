@@ -66,6 +66,11 @@ Wkv7Grads wkv7_backward_cpu(const at::Tensor& r, const at::Tensor& w, const at::
                             const at::Tensor& a, const at::Tensor& b, const at::Tensor& s0,
                             const at::Tensor& checkpoints, const at::Tensor& dy, const at::Tensor& dsT);
 
+// The outputs' shapes and dtypes alone, for inputs on the meta device (a dry run that checks
+// device placement, workers/host_device.h): tensors without values.
+Wkv7Output wkv7_forward_meta(const at::Tensor& r, const at::Tensor& s0);
+Wkv7Grads wkv7_backward_meta(const at::Tensor& r, const at::Tensor& s0);
+
 // The autograd op the model uses: forward + backward through the fast CPU path, gradients
 // for every input that requires grad (s0 included). Returns {y, sT}. Inputs may also be
 // bf16 or fp16: the state and arithmetic are then fp32, y is returned in the input dtype

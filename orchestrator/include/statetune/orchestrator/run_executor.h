@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "statetune/orchestrator/placement.h"
 #include "statetune/results/records.h"
 #include "statetune/sweeps/run_spec.h"
 #include "statetune/workers/communicator.h"
@@ -17,6 +18,9 @@
 namespace statetune::orchestrator {
 
 struct RunControl {
+  // Where the run computes (resolved from spec.device/weights_dtype by the caller, who picks
+  // the group's communicator by it).
+  Placement placement;
   bool resume = false;  // continue from the run's checkpoint file when it exists
   // Called on every rank after each step with the group's metrics.
   std::function<void(const workers::StepMetrics&)> on_step;

@@ -22,6 +22,8 @@ enum class Schedule { kCosine, kConstant };
 enum class Target { kLabels, kGuide };
 enum class Benchmark { kArcChallenge, kMmlu, kWinogrande, kGsm8k, kJsonl };
 enum class OnError { kError, kSkip };
+enum class Device { kAuto, kCpu, kCuda };
+enum class WeightsDtype { kAuto, kFp32, kBf16 };
 
 // EnumNames<E>::names[i] is the YAML spelling of the enumerator with value i.
 template <typename E> struct EnumNames;
@@ -36,6 +38,10 @@ template <> struct EnumNames<Benchmark> {
   static constexpr std::array<std::string_view, 5> names{"arc_challenge", "mmlu", "winogrande", "gsm8k", "jsonl"};
 };
 template <> struct EnumNames<OnError> { static constexpr std::array<std::string_view, 2> names{"error", "skip"}; };
+template <> struct EnumNames<Device> { static constexpr std::array<std::string_view, 3> names{"auto", "cpu", "cuda"}; };
+template <> struct EnumNames<WeightsDtype> {
+  static constexpr std::array<std::string_view, 3> names{"auto", "fp32", "bf16"};
+};
 
 template <typename E>
 std::string_view to_string(E value) {
@@ -59,6 +65,11 @@ struct RunSpec {
   std::string vocab;   // required: the tokenizer vocabulary
   std::string output;  // required: the tuned state file
   std::string name;    // a label; not part of the run's identity
+
+  // where the run computes (auto: a GPU when LibTorch sees one; not part of the run's
+  // identity) and the frozen weights' precision (auto: bf16 on CUDA, fp32 on the CPU)
+  Device device = Device::kAuto;
+  WeightsDtype weights_dtype = WeightsDtype::kAuto;
 
   Method method = Method::kStandard;
   Init init = Init::kZeros;

@@ -26,8 +26,10 @@ void save_time_states(const std::string& path, const std::vector<at::Tensor>& wk
 
 // The whole tuned state: every layer's WKV S0, and the shift states and kernel read-out when
 // the file has them (all of a layer's kernel keys or none; every layer alike). Tensors are
-// unbatched, in `dtype`.
-ModelState load_state_file(const std::string& path, const ModelConfig& config, at::ScalarType dtype = at::kFloat);
+// unbatched, made with `options` (a model's state_options(): its state dtype on its device).
+// State files are device-independent: a state tuned on a GPU loads on the CPU and the reverse.
+ModelState load_state_file(const std::string& path, const ModelConfig& config,
+                           const at::TensorOptions& options = at::kFloat);
 // Writes an unbatched ModelState (float32; WKV parts undefined are written as zeros).
 void save_state_file(const std::string& path, const ModelState& state, const ModelConfig& config);
 
@@ -36,7 +38,7 @@ void save_state_file(const std::string& path, const ModelState& state, const Mod
 TensorMap state_tensor_map(const ModelState& state, const ModelConfig& config, const std::string& path,
                            bool keep_dtype = false);
 ModelState state_from_tensor_map(const TensorMap& tensors, const std::string& path, const ModelConfig& config,
-                                 at::ScalarType dtype = at::kFloat);
+                                 const at::TensorOptions& options = at::kFloat);
 std::vector<at::Tensor> time_states_from_map(const TensorMap& tensors, const std::string& path,
                                              const ModelConfig& config);
 

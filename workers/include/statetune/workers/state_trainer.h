@@ -9,6 +9,11 @@
 // depend on the number of ranks. Every decision that ends a step differently (a NaN loss on
 // one rank, a stop request on one rank) goes through the same all-reduce as the gradients,
 // so all ranks take it together and none is left waiting in a collective.
+//
+// Device: the parameters, gradients and losses stay on their device; a step reads the host
+// once, for its figures (loss, token count, non-finite count, squared gradient norm and the
+// extension's scalars) after the all-reduce. Everything decided from them (divergence,
+// clipping, the lr, DBP's acceptance) is decided on the host after that one read.
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -63,9 +68,25 @@ struct AfterUpdate {
   std::string diverged;  // non-empty: stop the run with this message
 };
 
+// A step's work besides Adam's (DBP's R update, METHOD.md §3), split around the step's one
+// host read: statistics summed across the group with the gradients, an update prepared on
+// the device from them, then applied (or refused) after the read and Adam's step.
+class StepExtension {
+ public:
+  virtual ~StepExtension() = default;
+  // Device tensors to sum across the group together with this step's gradients (called
+  // after the step's micro-batches).
+  virtual std::vector<at::Tensor> reduce_inputs(int64_t step) = 0;
+  // From those tensors, summed: prepares the update on the device and returns the values the
+  // host needs to decide on it, as a 1-D float64 device tensor read with the step's figures.
+  virtual at::Tensor prepare(std::vector<at::Tensor> reduced) = 0;
+  // After the read (`values`: prepare()'s tensor) and Adam's step.
+  virtual AfterUpdate commit(int64_t step, const std::vector<double>& values) = 0;
+};
+
 struct TrainerHooks {
   std::function<MicroBatchLoss(int64_t step, int64_t micro)> loss;  // required
-  std::function<AfterUpdate(int64_t step)> after_update;             // optional
+  StepExtension* extension = nullptr;                                // optional
   std::function<void(const StepMetrics&)> on_step;                   // optional: progress, metrics
   // optional: called when `step` is complete (parameters, moments and buffers all updated),
   // e.g. to write a checkpoint from which the run resumes at step + 1. `stopping`: the run

@@ -53,9 +53,12 @@ struct TuneData {
 
 class StateTuner {
  public:
-  // Builds the starting state (and calibrates the kernel read-out). `guide` may be null.
+  // Builds the starting state (and calibrates the kernel read-out) on the model's device.
+  // `guide` may be null. `calibration`: the kernel methods' calibration made elsewhere (with
+  // the same model, prompts, start state and options), used instead of calibrating here.
   StateTuner(const Rwkv7Model& model, TuneOptions options, TuneData data, Communicator& comm,
-             const GuideTarget* guide = nullptr);
+             const GuideTarget* guide = nullptr, const KernelCalibration* calibration = nullptr);
+  ~StateTuner();
 
   // Trains for the remaining steps. resume = true continues from options.checkpoint_path when
   // that file exists (and fails clearly when it belongs to another run). The result's history
@@ -82,7 +85,7 @@ class StateTuner {
   at::Tensor guide_logprobs(const TuneBatch& batch, const std::vector<size_t>& indices) const;
   // The guide's log-probs are cached per training example while they fit in this many floats.
   static constexpr int64_t kGuideCacheFloats = int64_t{256} << 20;
-  AfterUpdate dbp_update();
+  class DbpUpdate;  // DBP's R update around the trainer's step (a StepExtension)
   void write_checkpoint(int64_t step, const Adam& adam) const;
 
   const Rwkv7Model& model_;
@@ -92,8 +95,8 @@ class StateTuner {
   const GuideTarget* guide_;
   TunedState state_;
   std::optional<KernelCalibration> calibration_;
-  std::vector<at::Tensor> z_moment_sum_;  // DBP: Σ z zᵀ per layer over this step
-  int64_t z_count_ = 0;
+  std::vector<at::Tensor> z_moment_sum_;  // DBP: Σ z zᵀ per layer over this step (device)
+  int64_t z_count_ = 0;                   // DBP: the real tokens they sum over
   int64_t resumed_from_ = -1;
   mutable std::map<size_t, at::Tensor> guide_cache_;
   bool stop_requested_ = false;

@@ -47,7 +47,8 @@ struct GuideThought {
 class ThoughtTarget {
  public:
   enum class Kind { kTokens, kFull, kTopK };
-  ThoughtTarget(const GuideThought& thought, int64_t vocab_size, int64_t max_tokens);
+  // Checked and prepared on the host, then kept on `device` (the student's).
+  ThoughtTarget(const GuideThought& thought, int64_t vocab_size, int64_t max_tokens, at::Device device = at::kCPU);
 
   Kind kind() const { return kind_; }
   const std::vector<int64_t>& tokens() const { return tokens_; }
@@ -57,8 +58,11 @@ class ThoughtTarget {
   at::Tensor loss(const at::Tensor& logits) const;
 
  private:
+  void build(const GuideThought& thought, int64_t vocab_size, int64_t max_tokens);
+
   Kind kind_ = Kind::kTokens;
   std::vector<int64_t> tokens_;
+  at::Tensor token_ids_;  // [T, 1] int64: tokens_ on the device
   at::Tensor full_;       // kFull: [T, V] float64 log-probs
   at::Tensor ids_;        // kTopK: [T, K] int64 (padded with id 0)
   at::Tensor probs_;      // kTopK: [T, K] float64 guide probabilities (padding: 0)

@@ -29,9 +29,11 @@ struct KernelBuffers {
 
 class TunedState {
  public:
-  // `init: zeros`.
-  TunedState(const ModelConfig& config, bool tune_shift, at::ScalarType dtype = at::kFloat);
-  // `init: prompt`: the state after reading a text. `state` holds [1, ...] or unbatched tensors.
+  // `init: zeros`, tensors made with `options` (the model's state_options(): its state dtype
+  // on its device).
+  TunedState(const ModelConfig& config, bool tune_shift, const at::TensorOptions& options = at::kFloat);
+  // `init: prompt`: the state after reading a text. `state` holds [1, ...] or unbatched
+  // tensors; they keep their dtype and device.
   static TunedState from_model_state(const ModelState& state, bool tune_shift);
 
   // Makes this a kernel-method state: Ŝ = 0 (tuned), R = I. linear = false: S0 stays at its

@@ -47,6 +47,9 @@ struct TuneBatch {
   at::Tensor mask;     // [B, T] bool
   at::Tensor topk_ids, topk_probs;  // [B, T, K] when the examples carry guide_top_k, else undefined
 };
+// Built on the host (CPU tensors).
 TuneBatch make_batch(const std::vector<TuneExample>& examples);
+// The same batch on `device` (to_device of every tensor; the host batch itself on the CPU).
+TuneBatch batch_on_device(const TuneBatch& host, const at::Device& device);
 
 }  // namespace statetune::workers
