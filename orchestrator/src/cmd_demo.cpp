@@ -180,7 +180,7 @@ void add_demo_command(CLI::App& app) {
     workers::save_checkpoint(model_path, workers::init_random_model(c, 42));
     const Placement where = o->placement.resolve();
     const workers::Rwkv7Model model = where.load_model(model_path);
-    if (where.device.is_cuda()) std::printf("computing on %s\n", where.describe().c_str());
+    where.announce();
 
     auto example = [&](const std::vector<int64_t>& ids) {
       workers::TuneExample e{renumbered(ids), {}};

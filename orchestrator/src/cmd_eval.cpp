@@ -103,7 +103,7 @@ void run_eval(const EvalOptions& o) {
 
   const data::Tokenizer tokenizer = data::Tokenizer::load(o.vocab);
   const Placement where = o.placement.resolve();
-  if (where.device.is_cuda()) std::fprintf(stderr, "computing on %s\n", where.describe().c_str());
+  where.announce();
   const workers::Rwkv7Model model = where.load_model(o.model);
   const workers::ModelState initial = initial_state_from_file(o.state, model);
   workers::EvaluatorOptions eo;

@@ -45,7 +45,7 @@ void add_generate_command(CLI::App& app) {
     apply_threads(o->threads);
     auto tokenizer = data::Tokenizer::load(o->vocab);
     const Placement where = o->placement.resolve();
-    if (where.device.is_cuda()) std::fprintf(stderr, "computing on %s\n", where.describe().c_str());
+    where.announce();
     workers::Rwkv7Model model = where.load_model(o->model);
     std::vector<int64_t> prompt{data::Tokenizer::kEndOfText};
     for (int32_t id : tokenizer.encode(o->prompt)) prompt.push_back(id);

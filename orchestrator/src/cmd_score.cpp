@@ -50,7 +50,7 @@ void add_score_command(CLI::App& app) {
     }
     ST_CHECK(!ids.empty(), "score: no tokens to score");
     const Placement where = o->placement.resolve();
-    if (where.device.is_cuda()) std::fprintf(stderr, "computing on %s\n", where.describe().c_str());
+    where.announce();
     workers::Rwkv7Model model = where.load_model(o->model);
     const workers::TokenScores scores = workers::score_tokens(model, ids, initial_state_from_file(o->state, model));
     const int64_t T = static_cast<int64_t>(ids.size());

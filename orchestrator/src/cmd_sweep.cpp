@@ -53,6 +53,13 @@ std::map<std::string, results::RunStatus> existing_statuses(const std::string& o
   return results::StudyReader::open(out).statuses();
 }
 
+// --comm nccl all-reduces GPU tensors: a run on the CPU is refused.
+void expect_gpu_for_nccl(const Placement& where, const std::string& run) {
+  ST_CHECK(where.device.is_cuda(),
+           "--comm nccl: run {} computes on {}; NCCL all-reduces GPU tensors (use --comm auto or mpi, or device: cuda)",
+           run, where.device.str());
+}
+
 // A rank group's communicators. --comm auto: NCCL for a run on GPUs with more than one rank
 // per group (a group of one needs no collective), MPI otherwise; --comm nccl: NCCL always (a
 // run on the CPU is refused); mpi and local as named. The NCCL communicator is made on the
@@ -66,12 +73,9 @@ class GroupCommunicators {
       host_ = std::make_unique<MpiCommunicator>(group);
   }
 
-  workers::Communicator& for_run(const Placement& where) {
+  workers::Communicator& for_run(const Placement& where, const std::string& run) {
     if (comm_ == "nccl") {
-      ST_CHECK(where.device.is_cuda(),
-               "--comm nccl: this run computes on {}; NCCL all-reduces GPU tensors (use --comm auto or mpi, or "
-               "device: cuda)",
-               where.device.str());
+      expect_gpu_for_nccl(where, run);
     } else if (!(comm_ == "auto" && where.device.is_cuda() && host_->size() > 1)) {
       return *host_;
     }
@@ -108,7 +112,7 @@ RunReport run_one(const sweeps::SweepRun& run, GroupCommunicators& comms, const 
       log::write("info", "computing on " + where);
       said = where;
     }
-    return execute_run(run.spec, comms.for_run(control.placement), control);
+    return execute_run(run.spec, comms.for_run(control.placement, run.hash), control);
   } catch (const std::exception& e) {
     RunReport failed;
     failed.status = results::RunStatus::kFailed;
@@ -138,12 +142,9 @@ void run_sweep(const SweepOptions& o) {
   if (o.comm == "nccl") {
     // Refused before any work, identically on every rank: NCCL with a run on the CPU.
     for (const auto& run : sweep.runs) {
-      const Placement where = resolve_placement(run.spec.device, run.spec.weights_dtype, world.local_rank(),
-                                                o.sweep + ": run " + run.hash + ": device");
-      ST_CHECK(where.device.is_cuda(),
-               "--comm nccl: run {} computes on {}; NCCL all-reduces GPU tensors (use --comm auto or mpi, or "
-               "device: cuda)",
-               run.hash, where.device.str());
+      expect_gpu_for_nccl(resolve_placement(run.spec.device, run.spec.weights_dtype, world.local_rank(),
+                                            o.sweep + ": run " + run.hash + ": device"),
+                          run.hash);
     }
   }
   MPI_Comm group_comm = world.split_groups(o.ranks_per_run);

@@ -1,6 +1,7 @@
 #include "statetune/orchestrator/placement.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 
 #include "statetune/common/error.h"
@@ -25,6 +26,10 @@ std::string Placement::describe() const {
   const char* precision = weights_dtype == at::kBFloat16 ? "bf16" : weights_dtype == at::kDouble ? "fp64" : "fp32";
   if (!device.is_cuda()) return fmt::format("{}, {} weights", device.str(), precision);
   return fmt::format("{} ({}), {} weights", device.str(), kernels::cuda_device_description(device.index()), precision);
+}
+
+void Placement::announce() const {
+  if (device.is_cuda()) std::fprintf(stderr, "computing on %s\n", describe().c_str());
 }
 
 workers::Rwkv7Model Placement::load_model(const std::string& path) const {

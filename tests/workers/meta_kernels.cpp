@@ -72,7 +72,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> native_layer_norm_backward_meta(
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> native_group_norm_backward_meta(
     const at::Tensor& grad_out, const at::Tensor& input, const at::Tensor& mean, const at::Tensor& rstd,
-    const std::optional<at::Tensor>& weight, c10::SymInt, c10::SymInt C, c10::SymInt, int64_t,
+    const std::optional<at::Tensor>& /*weight*/, c10::SymInt, c10::SymInt C, c10::SymInt, int64_t,
     std::array<bool, 3> mask) {
   expect_meta("native_group_norm_backward", {&grad_out, &input, &mean, &rstd});
   const int64_t channels = C.expect_int();

@@ -25,6 +25,8 @@ struct Placement {
 
   // "cuda:1 (NVIDIA H200 (sm_90, 139.8 GiB)), bf16 weights" or "cpu, fp32 weights".
   std::string describe() const;
+  // On a GPU, says so on stderr ("computing on ..."); on the CPU, nothing.
+  void announce() const;
   // Loads a checkpoint onto this device, in this precision.
   workers::Rwkv7Model load_model(const std::string& path) const;
   // Waits for the work queued on the device (a no-op on the CPU): benches time with it.
