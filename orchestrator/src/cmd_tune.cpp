@@ -51,6 +51,7 @@ void add_tune_command(CLI::App& app) {
     RunControl control;
     control.placement =
         resolve_placement(spec.device, spec.weights_dtype, local_rank_from_environment(), o->config + ": device");
+    std::printf("computing on %s\n", control.placement.describe().c_str());
     control.resume = o->resume;
     control.note = [](const std::string& text) {
       std::printf("%s\n", text.c_str());

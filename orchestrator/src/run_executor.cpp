@@ -60,7 +60,6 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
   };
   const data::Tokenizer tok = data::Tokenizer::load(spec.vocab);
   const workers::Rwkv7Model model = control.placement.load_model(spec.model);
-  note("computing on " + control.placement.describe());
   RunExamples ex = load_run_examples(spec, tok);
 
   std::shared_ptr<const workers::Rwkv7Model> guide_model;

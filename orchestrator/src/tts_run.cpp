@@ -27,7 +27,6 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
   };
   const data::Tokenizer tok = data::Tokenizer::load(spec.vocab);
   const workers::Rwkv7Model student = control.placement.load_model(spec.model);
-  note("computing on " + control.placement.describe());
   const RunExamples ex = load_run_examples(spec, tok);
   const data::RenderedBenchmark& b = ex.eval_benchmark;
   ST_CHECK(b.size() > 0, "{}: method tts adapts to the questions of a benchmark eval split (data.eval), found none",
