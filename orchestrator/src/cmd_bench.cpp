@@ -117,6 +117,7 @@ void add_bench_tokenizer(CLI::App& bench) {
 void add_bench_kernels(CLI::App& bench);
 void add_bench_eval(CLI::App& bench);
 void add_bench_tune(CLI::App& bench);
+void add_bench_study(CLI::App& bench);
 
 void add_bench_command(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmark programs (print figures)");
@@ -126,6 +127,7 @@ void add_bench_command(CLI::App& app) {
   add_bench_kernels(*bench);
   add_bench_eval(*bench);
   add_bench_tune(*bench);
+  add_bench_study(*bench);
 }
 
 }  // namespace statetune::orchestrator

@@ -21,6 +21,7 @@
 #include "mpi_check.h"
 #include "stop_signals.h"
 #include "sweep_coordinator.h"
+#include "baseline_memo.h"
 #include "sweep_messages.h"
 #include "sweep_plan.h"
 
@@ -30,7 +31,7 @@ namespace {
 struct SweepOptions {
   std::string sweep, out, shard, comm = "auto";
   std::vector<std::string> overrides;
-  bool resume = false, retry_failed = false, restart = false, fail_fast = false;
+  bool resume = false, retry_failed = false, restart = false, fail_fast = false, state_in_study = false;
   int ranks_per_run = 1;
   int threads = 1;
 };
@@ -101,6 +102,7 @@ RunReport run_one(const sweeps::SweepRun& run, GroupCommunicators& comms, const 
       std::filesystem::create_directories(std::filesystem::absolute(run.spec.output).parent_path());
   };
   control.resume = !o.restart;
+  control.state_in_report = o.state_in_study;
   control.stop_requested = stop;
   if (verbose) control.note = [&run](const std::string& text) { log::info("run {}: {}", run.hash, text); };
   try {
@@ -156,6 +158,7 @@ void run_sweep(const SweepOptions& o) {
   std::unique_ptr<results::StudyWriter> writer;
   std::unique_ptr<SweepCoordinator> coordinator;
   std::string setup_error;
+  nlohmann::json known_baselines = nlohmann::json::object();
   StudyPlan plan;
   if (world.rank() == 0) {
     try {
@@ -171,6 +174,8 @@ void run_sweep(const SweepOptions& o) {
           writer->declare_run(describe_run(sweep.runs[i]));
       }
       writer->flush();
+      const auto baselines = BaselineMemo::in_study(o.out);
+      known_baselines = BaselineMemo::to_json(baselines);
       std::printf("study %s: %zu runs in the sweep (%zu combinations, %zu excluded, %zu collapsed)%s\n",
                   o.out.c_str(), sweep.runs.size(), sweep.combinations, sweep.excluded, sweep.duplicates,
                   flags.shards > 1 ? fmt::format("; shard {}/{}", flags.shard, flags.shards).c_str() : "");
@@ -195,6 +200,8 @@ void run_sweep(const SweepOptions& o) {
     if (world.rank() == 0) throw Error(setup_error);
     fail("rank 0 could not start the study (its error is above)");
   }
+  // Baselines of the study's done runs: no rank computes them again.
+  BaselineMemo::process().seed(broadcast_json(known_baselines, world.rank()));
 
   // The group's run index (-1: no more work) goes from its leader to the members.
   auto broadcast_index = [&](int64_t index) {
@@ -289,12 +296,17 @@ void add_sweep_command(CLI::App& app) {
   auto o = std::make_shared<SweepOptions>();
   sub->add_option("sweep", o->sweep, "The sweep YAML (base: run config, grid:, zip:, exclude:)")->required();
   sub->add_option("overrides", o->overrides, "key=value overrides of the base config (not of grid axes)");
-  sub->add_option("--out", o->out, "The study's HDF5 results file")->required();
+  sub->add_option("--out", o->out,
+                  "The study's HDF5 results file (its runs' files and journal go in the folder <out>.runs)")
+      ->required();
   sub->add_flag("--resume", o->resume,
                 "Continue an existing results file: skip done runs, continue interrupted ones from their checkpoints");
   sub->add_flag("--retry-failed", o->retry_failed, "With --resume: run failed and diverged runs again");
   sub->add_flag("--restart", o->restart, "Ignore partial checkpoints: unfinished runs start from step 0");
   sub->add_flag("--fail-fast", o->fail_fast, "Stop the study at the first failed or diverged run");
+  sub->add_flag("--state-in-study", o->state_in_study,
+                "Also store in the study the tuned state of runs that write it to their `output` file (by default "
+                "a state is stored once: in that file, or in the study for runs without `output`)");
   sub->add_option("--ranks-per-run", o->ranks_per_run, "Ranks per group (data parallel within a run)")
       ->check(positive_count())
       ->capture_default_str();

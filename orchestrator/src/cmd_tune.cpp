@@ -41,6 +41,7 @@ void add_tune_command(CLI::App& app) {
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {
     const sweeps::RunSpec spec = sweeps::load_run_file(o->config, o->overrides);
+    if (spec.output.empty()) fail("{}: missing required key 'output' (where tune writes the tuned state)", o->config);
     apply_threads(spec.threads > 0 ? static_cast<int>(spec.threads) : o->threads);
     const std::string hash = sweeps::run_hash(spec);
     std::printf("run %s (%s)\n--- resolved config ---\n%s-----------------------\n", hash.c_str(), o->config.c_str(),

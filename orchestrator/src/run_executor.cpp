@@ -4,12 +4,14 @@
 
 #include <memory>
 
+#include "baseline_memo.h"
 #include "guide_cache.h"
 #include "sharded_eval.h"
 #include "tts_run.h"
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
 #include "statetune/orchestrator/run_setup.h"
+#include "statetune/sweeps/run_config.h"
 #include "statetune/workers/checkpoint.h"
 #include "statetune/workers/guide_examples.h"
 #include "statetune/workers/state_file.h"
@@ -101,8 +103,21 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
                      tuner.calibration()->samples, setup.seconds()));
   }
   RunReport report;
-  const PhaseEval before = evaluate_phase(model, tok, ex, tuner, group, "before");
-  if (!before.metrics.empty()) note("before tuning: " + describe(before));
+  // The baseline: from this process's memo when a run before this one had the same one.
+  PhaseEval before;
+  if (!ex.eval.empty() || ex.eval_benchmark.size() > 0) {
+    report.baseline = baseline_key(spec, control.placement, ex, tuner.state().initial_state(), group.size());
+    if (const auto known = BaselineMemo::process().find(report.baseline)) {
+      before = known->eval;
+      report.baseline_reused = true;
+      note(fmt::format("before tuning: {} (baseline {}, computed by run {}: reused)", describe(before), report.baseline,
+                       known->first_run));
+    } else {
+      before = evaluate_phase(model, tok, ex, tuner, group, "before");
+      BaselineMemo::process().remember(report.baseline, before, sweeps::run_hash(spec));
+      note("before tuning: " + describe(before));
+    }
+  }
 
   if (control.prepare_outputs) control.prepare_outputs();
   workers::TrainResult result = tuner.run(control.resume, [&](const workers::StepMetrics& m) {
@@ -121,9 +136,12 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
   // The state-file tensors, built once: written to the file and kept for the results file.
   const workers::TensorMap tuned =
       workers::state_tensor_map(tuner.state().initial_state(), model.config(), spec.output);
-  if (group.rank() == 0) workers::save_checkpoint(spec.output, tuned);
+  if (group.rank() == 0 && !spec.output.empty()) workers::save_checkpoint(spec.output, tuned);
   report.state_path = spec.output;
+  // The tuned state is stored once: in its own file when the run names one, else in the
+  // study (the report carries it there), unless the caller asks for both.
   for (const auto& [name, tensor] : tuned) {
+    if (!spec.output.empty() && !control.state_in_report) break;
     const at::Tensor t = tensor.to(at::kFloat).contiguous();
     results::StateTensor st;
     st.name = name;

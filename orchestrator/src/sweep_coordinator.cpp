@@ -49,6 +49,7 @@ void SweepCoordinator::record(std::size_t index, const RunReport& report, const 
   outcome.message = report.message;
   outcome.tuned_state_path = report.state_path;
   outcome.tuned_state = report.state;
+  outcome.baseline = report.baseline;
   writer_.finish_run(run.hash, outcome);  // status last, then committed
   overhead_seconds_ += cost.seconds();
   std::string metric;

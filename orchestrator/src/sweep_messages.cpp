@@ -54,6 +54,8 @@ nlohmann::json to_json(const RunReport& r) {
   j["message"] = r.message;
   j["state_path"] = r.state_path;
   j["resumed_from"] = r.resumed_from;
+  j["baseline"] = r.baseline;
+  j["baseline_reused"] = r.baseline_reused;
   j["seconds"] = r.seconds;
   j["steps"] = nlohmann::json::array();
   for (const auto& s : r.steps)
@@ -78,6 +80,8 @@ RunReport report_from_json(const nlohmann::json& j) {
   r.message = j.at("message").get<std::string>();
   r.state_path = j.at("state_path").get<std::string>();
   r.resumed_from = j.at("resumed_from").get<int64_t>();
+  r.baseline = j.at("baseline").get<std::string>();
+  r.baseline_reused = j.at("baseline_reused").get<bool>();
   r.seconds = j.at("seconds").get<double>();
   for (const auto& s : j.at("steps")) {
     results::StepRecord rec;
@@ -129,6 +133,16 @@ void receive_state(int from, RunReport& report) {
                     values.begin() + static_cast<std::ptrdiff_t>(offset + n));
     offset += n;
   }
+}
+
+nlohmann::json broadcast_json(const nlohmann::json& message, int rank) {
+  std::string text = rank == 0 ? message.dump() : std::string();
+  std::int64_t size = static_cast<std::int64_t>(text.size());
+  MPI_CHECK(MPI_Bcast(&size, 1, MPI_INT64_T, 0, MPI_COMM_WORLD));
+  ST_CHECK(size <= INT32_MAX, "a broadcast of {} bytes is too large for one message", size);
+  text.resize(static_cast<std::size_t>(size));
+  MPI_CHECK(MPI_Bcast(text.data(), static_cast<int>(size), MPI_CHAR, 0, MPI_COMM_WORLD));
+  return nlohmann::json::parse(text);
 }
 
 }  // namespace statetune::orchestrator

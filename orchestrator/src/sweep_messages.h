@@ -22,6 +22,10 @@ nlohmann::json receive_json(int from, SweepTag tag);
 // The source and tag of a waiting message (block: wait for one), or false.
 bool probe_message(bool block, int* from, int* tag);
 
+// Rank 0's message to every rank of MPI_COMM_WORLD (a collective: every rank calls it; the
+// others' `message` is ignored and they return rank 0's).
+nlohmann::json broadcast_json(const nlohmann::json& message, int rank);
+
 // The report without its state tensors' values (their names and shapes are in it); the values
 // follow as one binary message (send_state / receive_state), not as JSON text.
 nlohmann::json to_json(const RunReport& report);

@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-FORMAT_VERSION = 1  # the newest layout this module reads
+FORMAT_VERSION = 2  # the newest layout this module reads (1: runs inside the file; 2: linked run files)
 
 RUN_ATTRIBUTES = ["status", "method", "attempts", "started", "finished", "wall_seconds", "ranks", "host",
                   "message", "tuned_state_path"]

@@ -262,6 +262,9 @@ void write_floats_nd(const std::string& path, hid_t loc, const std::string& name
   if (deflate_level >= 0 && !dims.empty() && n > 0 && deflate_available(path)) {
     const std::vector<hsize_t> chunk = chunk_dims(dims, sizeof(float));
     H5_CHECK(path, H5Pset_chunk(props.get(), static_cast<int>(chunk.size()), chunk.data()));
+    // Byte-shuffling first groups the floats' exponent bytes, which deflate then finds alike
+    // (bench study: the measured ratio).
+    H5_CHECK(path, H5Pset_shuffle(props.get()));
     H5_CHECK(path, H5Pset_deflate(props.get(), static_cast<unsigned>(deflate_level)));
   }
   Handle dataset(H5_CHECK(path, H5Dcreate2(loc, name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, props.get(),

@@ -74,6 +74,19 @@ void write_run_description(const std::string& path, hid_t run, const RunDescript
   for (const auto& [key, value] : d.config) write_attr(path, config.get(), key, value);
 }
 
+void write_run_progress(const std::string& path, hid_t run, const RunInfo& info) {
+  write_attr(path, run, names::kAttempts, info.attempts);
+  write_attr(path, run, names::kStarted, info.started);
+  write_attr(path, run, names::kFinished, info.finished);
+  write_attr(path, run, names::kWallSeconds, info.wall_seconds);
+  write_attr(path, run, names::kRanks, info.ranks);
+  write_attr(path, run, names::kHost, info.host);
+  write_attr(path, run, names::kMessage, info.message);
+  write_attr(path, run, names::kTunedStatePath, info.tuned_state_path);
+  write_attr(path, run, names::kBaseline, info.baseline);
+  write_attr(path, run, names::kStatus, std::string(to_string(info.status)));
+}
+
 RunStatus read_run_status(const std::string& path, hid_t run, const std::string& hash) {
   const std::string where = "/runs/" + hash;
   return parse_run_status(read_string_attr(path, run, names::kStatus, where), path + ": " + where);
@@ -107,6 +120,7 @@ RunInfo read_run_info(const std::string& path, hid_t run, const std::string& has
   info.host = read_string_attr(path, run, names::kHost, where);
   info.message = read_string_attr(path, run, names::kMessage, where);
   info.tuned_state_path = read_string_attr(path, run, names::kTunedStatePath, where);
+  if (attr_exists(path, run, names::kBaseline)) info.baseline = read_string_attr(path, run, names::kBaseline, where);
   return info;
 }
 

@@ -20,6 +20,9 @@ void check_run_hash(const std::string& path, const std::string& hash);
 
 // Writes the attributes and axes/config groups of a new run group (status pending).
 void write_run_description(const std::string& path, hid_t run, const RunDescription& description);
+// Writes what an attempt changes: status, attempts, started, finished, wall_seconds, ranks,
+// host, message, tuned_state_path (merge copies a whole run with it).
+void write_run_progress(const std::string& path, hid_t run, const RunInfo& info);
 RunInfo read_run_info(const std::string& path, hid_t run, const std::string& hash);
 RunStatus read_run_status(const std::string& path, hid_t run, const std::string& hash);
 std::string read_canonical_text(const std::string& path, hid_t run, const std::string& hash);

@@ -33,5 +33,6 @@ inline constexpr const char* kRanks = "ranks";
 inline constexpr const char* kHost = "host";
 inline constexpr const char* kMessage = "message";
 inline constexpr const char* kTunedStatePath = "tuned_state_path";
+inline constexpr const char* kBaseline = "baseline";  // format 2
 
 }  // namespace statetune::results::names

@@ -5,13 +5,10 @@
 #include <map>
 #include <sstream>
 
-#include "h5_check.h"
-#include "h5_io.h"
 #include "layout_io.h"
-#include "layout_names.h"
-#include "run_tables.h"
 #include "statetune/common/error.h"
-#include "study_file.h"
+#include "statetune/results/study_reader.h"
+#include "study_builder.h"
 
 namespace statetune::results {
 
@@ -21,7 +18,7 @@ namespace {
 
 struct Input {
   std::string path;
-  Handle file;
+  StudyReader reader;
   StudyHeader header;
 };
 
@@ -73,18 +70,14 @@ bool same_items(const std::vector<EvalItem>& a, const std::vector<EvalItem>& b) 
 // machine, not a result, so it is left out of the comparison; so is the tuned state
 // (state/): a rerun on other hardware differs in the last bits, and the first copy's is kept.
 std::string differing_table(const Input& a, const Input& b, const std::string& hash) {
-  Handle runs_a = open_group(a.path, a.file.get(), names::kRunsGroup);
-  Handle runs_b = open_group(b.path, b.file.get(), names::kRunsGroup);
-  Handle run_a = open_group(a.path, runs_a.get(), hash);
-  Handle run_b = open_group(b.path, runs_b.get(), hash);
-  auto steps_a = read_metrics(a.path, run_a.get());
-  auto steps_b = read_metrics(b.path, run_b.get());
+  auto steps_a = a.reader.metrics(hash);
+  auto steps_b = b.reader.metrics(hash);
   for (auto* steps : {&steps_a, &steps_b}) {
     for (auto& s : *steps) s.tokens_per_s = kMissing;
   }
   if (!same_steps(steps_a, steps_b)) return "metrics";
-  if (!same_eval(read_eval(a.path, run_a.get()), read_eval(b.path, run_b.get()))) return "eval";
-  if (!same_items(read_items(a.path, run_a.get()), read_items(b.path, run_b.get()))) return "items";
+  if (!same_eval(a.reader.eval_summary(hash), b.reader.eval_summary(hash))) return "eval";
+  if (!same_items(a.reader.items(hash), b.reader.items(hash))) return "items";
   return "";
 }
 
@@ -126,9 +119,9 @@ MergeSummary merge_studies(const std::vector<std::string>& inputs, const std::st
 
   std::vector<Input> opened;
   for (const auto& path : inputs) {
-    Handle file = open_read_only(path);
-    StudyHeader header = read_header(path, file.get());
-    opened.push_back({path, std::move(file), std::move(header)});
+    StudyReader reader = StudyReader::open(path);
+    StudyHeader header = reader.header();
+    opened.push_back({path, std::move(reader), std::move(header)});
     check_same_study(opened.front(), opened.back());
   }
 
@@ -136,10 +129,7 @@ MergeSummary merge_studies(const std::vector<std::string>& inputs, const std::st
   std::map<std::string, Chosen> chosen;
   for (std::size_t i = 0; i < opened.size(); ++i) {
     const Input& input = opened[i];
-    Handle runs = open_group(input.path, input.file.get(), names::kRunsGroup);
-    for (const auto& hash : child_names(input.path, runs.get())) {
-      Handle run = open_group(input.path, runs.get(), hash);
-      const RunStatus status = read_run_status(input.path, run.get(), hash);
+    for (const auto& [hash, status] : input.reader.statuses()) {
       auto it = chosen.find(hash);
       if (it == chosen.end()) {
         chosen[hash] = {i, status};
@@ -147,10 +137,8 @@ MergeSummary merge_studies(const std::vector<std::string>& inputs, const std::st
       }
       const Input& kept = opened[it->second.input];
       const std::string where = fmt::format("merge of {} and {}", kept.path, input.path);
-      Handle kept_runs = open_group(kept.path, kept.file.get(), names::kRunsGroup);
-      Handle kept_run = open_group(kept.path, kept_runs.get(), hash);
-      const std::string kept_text = read_canonical_text(kept.path, kept_run.get(), hash);
-      const std::string text = read_canonical_text(input.path, run.get(), hash);
+      const std::string kept_text = kept.reader.run(hash).description.canonical_text;
+      const std::string text = input.reader.run(hash).description.canonical_text;
       if (kept_text != text) fail_conflicting_config(where, hash, kept_text, text);
       ++summary.duplicates;
       if (status == RunStatus::kDone && it->second.status == RunStatus::kDone) {
@@ -164,25 +152,24 @@ MergeSummary merge_studies(const std::vector<std::string>& inputs, const std::st
     }
   }
 
-  MemoryStudyFile out = MemoryStudyFile::create(output);
-  write_new_header(output, out.id(), opened.front().header.info);
   std::string created = opened.front().header.created;
   for (const auto& input : opened) created = std::min(created, input.header.created);
-  write_attr(output, out.id(), names::kCreated, created);
-  Handle study = open_group(output, out.id(), names::kStudyGroup);
-  for (const auto& [key, value] : merged_attributes(opened)) write_attr(output, study.get(), key, value);
-
-  Handle out_runs = open_group(output, out.id(), names::kRunsGroup);
-  // The whole run group: attributes, axes/, config/ and every table, state/ included
-  // (datasets keep their chunking and compression).
+  StudyBuilder out(output, {opened.front().header.info, created, merged_attributes(opened), {}});
+  // Whole runs, one at a time (the output's memory stays one run's): attributes, axes,
+  // config and every table, the tuned state included.
   for (const auto& [hash, from] : chosen) {
-    const Input& input = opened[from.input];
-    Handle runs = open_group(input.path, input.file.get(), names::kRunsGroup);
-    H5_CHECK(output, H5Ocopy(runs.get(), hash.c_str(), out_runs.get(), hash.c_str(), H5P_DEFAULT, H5P_DEFAULT));
+    const StudyReader& reader = opened[from.input].reader;
+    CompleteRun run;
+    run.info = reader.run(hash);
+    run.info.status = from.status;  // the journal's word (a run file may be one commit ahead)
+    run.steps = reader.metrics(hash);
+    run.summary = reader.eval_summary(hash);
+    run.items = reader.items(hash);
+    run.state = reader.tuned_state(hash);
+    out.add(run);
   }
+  out.finish();
   summary.runs = chosen.size();
-  touch_updated(output, out.id());
-  out.commit();
   return summary;
 }
 

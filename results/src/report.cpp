@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "report_baselines.h"
 #include "report_table.h"
 #include "statetune/common/error.h"
 
@@ -42,6 +43,8 @@ std::string format_report(const StudyReader& reader, const ReportOptions& option
       out += fmt::format("{} {}: {}\n", to_string(run.status), run.description.hash, run.message);
     }
   }
+
+  out += baselines_text(runs);
 
   const DoneMetrics done = done_metrics(reader, runs);
   const std::string metric = choose_metric(done.names, options.metric, reader.path());

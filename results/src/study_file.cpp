@@ -25,25 +25,21 @@ Handle core_access(const std::string& path) {
   return fapl;
 }
 
-// A writer killed during a commit leaves "<path>.tmp.<pid>" (write_file_atomic's temporary)
-// beside the study. Remove those of processes that no longer run on this machine.
-void remove_stale_temporaries(const std::string& path) {
+}  // namespace
+
+void remove_stale_temporaries(const std::string& folder, const std::string& prefix) {
   namespace fs = std::filesystem;
-  const fs::path study(path);
-  const std::string prefix = study.filename().string() + ".tmp.";
   std::error_code ec;
-  const fs::path dir = study.has_parent_path() ? study.parent_path() : fs::path(".");
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+  for (const auto& entry : fs::directory_iterator(folder.empty() ? "." : folder, ec)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    const std::string pid_text = name.substr(prefix.size());
+    const std::size_t mark = name.rfind(".tmp.");
+    if (name.rfind(prefix, 0) != 0 || mark == std::string::npos) continue;
+    const std::string pid_text = name.substr(mark + 5);
     if (pid_text.empty() || pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
     const long pid = std::stol(pid_text);
     if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove(entry.path(), ec);
   }
 }
-
-}  // namespace
 
 void check_is_hdf5_file(const std::string& path) {
   std::error_code ec;
@@ -64,7 +60,6 @@ Handle open_read_only(const std::string& path) {
 
 MemoryStudyFile MemoryStudyFile::create(const std::string& path) {
   silence_hdf5_error_printing();
-  remove_stale_temporaries(path);
   Handle fapl = core_access(path);
   Handle fcpl(H5_CHECK(path, H5Pcreate(H5P_FILE_CREATE)), H5Pclose);
   // Smaller B-tree nodes than HDF5's defaults (sized for a few huge objects): a study holds
@@ -79,7 +74,6 @@ MemoryStudyFile MemoryStudyFile::create(const std::string& path) {
 
 MemoryStudyFile MemoryStudyFile::load(const std::string& path) {
   check_is_hdf5_file(path);
-  remove_stale_temporaries(path);
   const std::string bytes = read_file_bytes(path);
   Handle fapl = core_access(path);
   // HDF5 copies the image, so `bytes` may go when this returns.
@@ -88,12 +82,12 @@ MemoryStudyFile MemoryStudyFile::load(const std::string& path) {
   return MemoryStudyFile(std::move(file), path);
 }
 
-void MemoryStudyFile::commit() {
+void MemoryStudyFile::commit(Durability durability) {
   H5_CHECK(path_, H5Fflush(file_.get(), H5F_SCOPE_GLOBAL));
   const ssize_t size = H5_CHECK(path_, H5Fget_file_image(file_.get(), nullptr, 0));
   std::string image(static_cast<std::size_t>(size), '\0');
   H5_CHECK(path_, H5Fget_file_image(file_.get(), image.data(), image.size()));
-  write_file_atomic(path_, image);
+  write_file_atomic(path_, image, durability);
 }
 
 }  // namespace statetune::results::detail

@@ -7,8 +7,13 @@
 #include <string>
 
 #include "h5_io.h"
+#include "statetune/common/file_io.h"
 
 namespace statetune::results::detail {
+
+// A writer killed during a commit leaves "<name>.tmp.<pid>" (write_file_atomic's temporary).
+// Removes those in `folder` whose name starts with `prefix` and whose process no longer runs.
+void remove_stale_temporaries(const std::string& folder, const std::string& prefix);
 
 // One-line errors for a path that is missing, not a regular file, or not HDF5.
 void check_is_hdf5_file(const std::string& path);
@@ -26,7 +31,7 @@ class MemoryStudyFile {
   hid_t id() const { return file_.get(); }
   const std::string& path() const { return path_; }
   // Flushes HDF5's caches into the image and replaces the file at path with it.
-  void commit();
+  void commit(Durability durability = Durability::kSynced);
 
  private:
   MemoryStudyFile(Handle file, std::string path) : file_(std::move(file)), path_(std::move(path)) {}

@@ -154,7 +154,7 @@ std::vector<RunField> make_run_fields() {
   return {
       bind(&RunSpec::model, F("model", "the frozen RWKV-7 checkpoint (.pth or .safetensors)").path().required()),
       bind(&RunSpec::vocab, F("vocab", "the RWKV World tokenizer vocabulary").path().required()),
-      bind(&RunSpec::output, F("output", "where the tuned state file is written").path().required().not_in_hash()),
+      bind(&RunSpec::output, F("output", "where the tuned state file is written (tune: required; sweep: without it the state is stored in the study only)").path().not_in_hash()),
       bind(&RunSpec::name, F("name", "a label for the run").not_in_hash()),
 
       // Where a run computes is not what it computes: a study resumed on other hardware goes on.

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <map>
 #include <thread>
 
@@ -41,10 +42,13 @@ class SweepCli : public ::testing::Test {
               0);
   }
   // 6 runs: standard, kernel, dbp x 2 seeds.
-  static std::string write_sweep(const std::string& name, int64_t steps) {
+  // state_files: each run writes its state to <name>/<hash>.pth (`output`); without, the
+  // study is the state's one home.
+  static std::string write_sweep(const std::string& name, int64_t steps, bool state_files = true) {
     const std::string path = dir_ + "/" + name + ".yaml";
-    std::ofstream(path) << "base:\n  model: m.pth\n  vocab: vocab.txt\n  output: " << name
-                        << "/{hash}.pth\n  steps: " << steps
+    std::ofstream(path) << "base:\n  model: m.pth\n  vocab: vocab.txt\n"
+                        << (state_files ? "  output: " + name + "/{hash}.pth\n" : std::string())
+                        << "  steps: " << steps
                         << "\n  batch: 3\n  M: 8\n  lr: 0.1\n  checkpoint_every: 2\n  checkpoint: " << name
                         << "_ckpt/{hash}.pth\n"
                         << "  data:\n    benchmark: jsonl\n    train: train.jsonl\n    eval: train.jsonl\n"
@@ -62,6 +66,7 @@ struct RunResult {
   std::map<std::string, std::pair<double, double>> metrics;
   std::string state_bytes;
   std::vector<float> state;  // every tuned tensor stored in the study file, in name order
+  std::string state_path;    // the run's state file ("" when the study is its only home)
 };
 
 std::map<std::string, RunResult> read_study(const std::string& path) {
@@ -73,6 +78,7 @@ std::map<std::string, RunResult> read_study(const std::string& path) {
     for (const auto& s : reader.metrics(info.description.hash)) r.losses.push_back(s.loss);
     for (const auto& m : reader.eval_summary(info.description.hash)) r.metrics[m.name] = {m.before, m.after};
     for (const auto& t : reader.tuned_state(info.description.hash)) r.state.insert(r.state.end(), t.values.begin(), t.values.end());
+    r.state_path = info.tuned_state_path;
     if (!info.tuned_state_path.empty()) {
       std::ifstream f(info.tuned_state_path, std::ios::binary);
       r.state_bytes.assign(std::istreambuf_iterator<char>(f), {});
@@ -100,7 +106,9 @@ void expect_same_results(const std::map<std::string, RunResult>& a, const std::m
       EXPECT_NEAR(v.first, rb.metrics.at(name).first, rel * std::abs(v.first)) << hash << " " << name;
       EXPECT_NEAR(v.second, rb.metrics.at(name).second, rel * std::abs(v.second)) << hash << " " << name;
     }
-    EXPECT_FALSE(ra.state_bytes.empty()) << hash;
+    if (!ra.state_path.empty()) {
+      EXPECT_FALSE(ra.state_bytes.empty()) << hash;
+    }
     ASSERT_FALSE(ra.state.empty()) << hash << ": no tuned state in the study file";
     ASSERT_EQ(ra.state.size(), rb.state.size()) << hash;
     double max_abs = 0, max_diff = 0;
@@ -116,7 +124,8 @@ void expect_same_results(const std::map<std::string, RunResult>& a, const std::m
 }
 
 TEST_F(SweepCli, RankGroupShapesGiveTheSameResultsAndEveryRunOnce) {
-  const std::string sweep = write_sweep("shapes", 4);
+  // No `output`: each study holds its runs' tuned states, and nothing else is written.
+  const std::string sweep = write_sweep("shapes", 4, /*state_files=*/false);
   // Each study keeps its own checkpoints: a run finds a finished checkpoint of its hash and
   // would not train again.
   const auto one = run_statetune(fmt::format("sweep {} --out {}/one.h5 checkpoint={}/one_ckpt/{{hash}}.pth", sweep,
@@ -132,14 +141,27 @@ TEST_F(SweepCli, RankGroupShapesGiveTheSameResultsAndEveryRunOnce) {
   ASSERT_EQ(one_group.code, 0) << one_group.output;
   const auto a = read_study(dir_ + "/one.h5");
   ASSERT_EQ(a.size(), 6u);
-  // State files are shared between the three studies (same hashes, same output paths), so
-  // they are compared separately below; here the curves and metrics.
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/shapes")) << "a state file was written beside the study";
   expect_same_results(a, read_study(dir_ + "/groups.h5"), 1e-12, 1e-12, false);
   // Data parallel in float32: the 1e-5 state check in float64 is test_mpi's.
   expect_same_results(a, read_study(dir_ + "/pair.h5"), 1e-5, 1e-4, false);
   for (const auto& info : results::StudyReader::open(dir_ + "/pair.h5").runs()) {
     EXPECT_EQ(info.ranks, 2) << info.description.hash;
     EXPECT_EQ(info.attempts, 1) << info.description.hash;
+  }
+}
+
+// A run that writes its state file (`output`) is not stored a second time in the study.
+TEST_F(SweepCli, ATunedStateIsStoredOnce) {
+  const std::string sweep = write_sweep("once", 2);
+  const auto r = run_statetune(fmt::format("sweep {} --out {}/once.h5 checkpoint={}/once_ckpt/{{hash}}.pth", sweep,
+                                           dir_, dir_));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto reader = results::StudyReader::open(dir_ + "/once.h5");
+  ASSERT_EQ(reader.runs().size(), 6u);
+  for (const auto& info : reader.runs()) {
+    EXPECT_TRUE(std::filesystem::exists(info.tuned_state_path)) << info.description.hash;
+    EXPECT_TRUE(reader.tuned_state(info.description.hash).empty()) << info.description.hash << ": a second copy";
   }
 }
 
@@ -166,7 +188,8 @@ TEST_F(SweepCli, KilledAtManyPointsResumesToTheUninterruptedResults) {
   const std::string sweep = write_sweep("kill", 48);
   const std::string reference = dir_ + "/kill_reference.h5";
   // The uninterrupted study writes its states elsewhere: same hashes, other output folder.
-  const auto ref = run_statetune(fmt::format("sweep {} --out {} output={}/kill_ref/{{hash}}.pth "
+  // Both keep the state in the study too (--state-in-study), so both copies are compared.
+  const auto ref = run_statetune(fmt::format("sweep {} --out {} --state-in-study output={}/kill_ref/{{hash}}.pth "
                                              "checkpoint={}/kill_ref_ckpt/{{hash}}.pth",
                                              sweep, reference, dir_, dir_));
   ASSERT_EQ(ref.code, 0) << ref.output;
@@ -179,7 +202,8 @@ TEST_F(SweepCli, KilledAtManyPointsResumesToTheUninterruptedResults) {
   // Each attempt is killed a little later after the study has a run going: during steps,
   // checkpoint writes, evaluation and the results file's commits.
   for (int attempt = 0; attempt < 10; ++attempt) {
-    const pid_t pid = start_statetune(fmt::format("sweep {} --out {} --resume", sweep, study), dir_ + "/kill.log");
+    const pid_t pid =
+        start_statetune(fmt::format("sweep {} --out {} --resume --state-in-study", sweep, study), dir_ + "/kill.log");
     bool running = false;
     for (int i = 0; i < 600 && !running && waitpid(pid, nullptr, WNOHANG) == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -210,7 +234,7 @@ TEST_F(SweepCli, KilledAtManyPointsResumesToTheUninterruptedResults) {
     }
   }
   EXPECT_GE(kills, 3) << "the study should have been killed several times";
-  const auto last = run_statetune(fmt::format("sweep {} --out {} --resume", sweep, study));
+  const auto last = run_statetune(fmt::format("sweep {} --out {} --resume --state-in-study", sweep, study));
   ASSERT_EQ(last.code, 0) << last.output;
   const auto a = read_study(reference), b = read_study(study);
   ASSERT_EQ(b.size(), 6u);
@@ -310,6 +334,57 @@ TEST_F(SweepCli, ARunThatFailsAtLoadLeavesNoFoldersBehind) {
   for (const auto& f : std::filesystem::directory_iterator(dir_ + "/noload/out")) states += f.path().extension() == ".pth";
   EXPECT_EQ(states, 2u);
   EXPECT_TRUE(std::filesystem::is_directory(dir_ + "/noload_ok.h5.checkpoints"));
+}
+
+}  // namespace
+
+namespace {
+
+// The baseline ("before") evaluation is computed once and reused by the runs that share it:
+// two standard runs from the zero state differ only in seed and learning rate. The reused
+// figures are bit-identical to a study that computes them for that run alone.
+TEST_F(SweepCli, RunsThatShareABaselineComputeItOnce) {
+  auto sweep_with = [&](const std::string& name, const std::string& seeds) {
+    const std::string path = dir_ + "/" + name + ".yaml";
+    std::ofstream(path) << "base:\n  model: m.pth\n  vocab: vocab.txt\n  steps: 2\n  batch: 3\n  lr: 0.1\n"
+                        << "  data:\n    benchmark: jsonl\n    train: train.jsonl\n    eval: train.jsonl\n"
+                        << "grid:\n  seed: [" << seeds << "]\n";
+    return path;
+  };
+  const auto both = run_statetune(fmt::format("sweep {} --out {}/shared.h5", sweep_with("shared", "0, 1"), dir_));
+  ASSERT_EQ(both.code, 0) << both.output;
+  EXPECT_NE(both.output.find(": reused)"), std::string::npos) << both.output;
+  const auto alone = run_statetune(fmt::format("sweep {} --out {}/alone.h5", sweep_with("alone", "1"), dir_));
+  ASSERT_EQ(alone.code, 0) << alone.output;
+  EXPECT_EQ(alone.output.find(": reused)"), std::string::npos) << alone.output;
+
+  const auto shared = results::StudyReader::open(dir_ + "/shared.h5");
+  const auto single = results::StudyReader::open(dir_ + "/alone.h5");
+  ASSERT_EQ(single.hashes().size(), 1u);
+  const std::string hash = single.hashes()[0];
+  ASSERT_TRUE(shared.has_run(hash));
+  EXPECT_EQ(shared.run(hash).baseline, single.run(hash).baseline);
+  const auto a = shared.eval_summary(hash), b = single.eval_summary(hash);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].before, b[i].before) << a[i].name;  // bit for bit
+  std::set<std::string> baselines;
+  for (const auto& info : shared.runs()) baselines.insert(info.baseline);
+  EXPECT_EQ(baselines.size(), 1u);
+
+  // Across a resume: the first half of a study, then the rest; the rest reuses the first's.
+  const std::string halves = sweep_with("halves", "0, 1");
+  const auto first = run_statetune(fmt::format("sweep {} --out {}/halves.h5 --shard 0/2", halves, dir_));
+  ASSERT_EQ(first.code, 0) << first.output;
+  const auto rest = run_statetune(fmt::format("sweep {} --out {}/halves.h5 --resume", halves, dir_));
+  ASSERT_EQ(rest.code, 0) << rest.output;
+  EXPECT_NE(rest.output.find(": reused)"), std::string::npos) << rest.output;
+  const auto resumed = results::StudyReader::open(dir_ + "/halves.h5");
+  EXPECT_EQ(resumed.eval_summary(hash).at(0).before, b.at(0).before);
+
+  const auto report = run_statetune(fmt::format("report {}/shared.h5", dir_));
+  ASSERT_EQ(report.code, 0) << report.output;
+  EXPECT_NE(report.output.find("baselines: 2 done runs used 1 'before' evaluation(s)"), std::string::npos)
+      << report.output;
 }
 
 }  // namespace

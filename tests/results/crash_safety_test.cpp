@@ -115,7 +115,10 @@ TEST(ResultsCrashSafety, KillsAtAnyMomentLeaveAReadableFileAndResumeFinishes) {
   EXPECT_EQ(reader.hashes().size(), static_cast<std::size_t>(kRuns));
   // The temporaries of commits cut short by a kill were cleaned up by the next writer.
   for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
-    EXPECT_EQ(entry.path().filename(), "study.h5");
+    EXPECT_TRUE(entry.path().filename() == "study.h5" || entry.path().filename() == "study.h5.runs") << entry.path();
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(path + ".runs")) {
+    EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << entry.path();
   }
 }
 

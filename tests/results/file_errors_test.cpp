@@ -32,7 +32,7 @@ TEST(ResultsFileErrors, DirectoryIsNotAFile) {
   expect_error([&] { StudyReader::open(dir); }, dir + ": not a regular file");
 }
 
-// Bumps the root attribute format_version from 1 to 2 in the file's bytes. The root group's
+// Bumps the root attribute format_version from 2 to 3 in the file's bytes. The root group's
 // object header (HDF5's default, oldest format) has no checksum, so the patched file is a
 // valid HDF5 file written "by a newer statetune". The attribute message is: name, datatype,
 // dataspace (scalar, version 1: 01 00 00 00 00 00 00 00), then the int64 value.
@@ -40,13 +40,13 @@ void bump_format_version(const std::string& path) {
   std::string bytes = statetune::read_file_bytes(path);
   const std::size_t name = bytes.find(std::string("format_version\0", 15));
   ASSERT_NE(name, std::string::npos);
-  const std::string one("\x01\0\0\0\0\0\0\0", 8);
+  const std::string one("\x01\0\0\0\0\0\0\0", 8), two("\x02\0\0\0\0\0\0\0", 8);
   const std::size_t dataspace = bytes.find(one, name);
   ASSERT_NE(dataspace, std::string::npos);
   const std::size_t value = dataspace + one.size();
-  ASSERT_EQ(bytes.compare(value, one.size(), one), 0) << "unexpected attribute encoding";
+  ASSERT_EQ(bytes.compare(value, two.size(), two), 0) << "unexpected attribute encoding";
   ASSERT_LT(value - name, 96u);
-  bytes[value] = 2;
+  bytes[value] = 3;
   statetune::write_file_atomic(path, bytes);
 }
 
@@ -63,8 +63,8 @@ TEST(ResultsFileErrors, NewerFormatVersionIsRefused) {
   const std::string path = temp_dir("results_newer") + "/study.h5";
   { StudyWriter::open(path, demo_study()); }
   bump_format_version(path);
-  expect_error([&] { StudyReader::open(path); }, path + ": study format version 2 is newer than this statetune");
-  expect_error([&] { StudyWriter::open(path, demo_study()); }, "format version 2 is newer");
+  expect_error([&] { StudyReader::open(path); }, path + ": study format version 3 is newer than this statetune");
+  expect_error([&] { StudyWriter::open(path, demo_study()); }, "format version 3 is newer");
 }
 
 TEST(ResultsFileErrors, AnotherStudyOrSweepIsRefused) {

@@ -55,7 +55,7 @@ TEST(ResultsPython, H5pyReadsTheLayout) {
   const CommandResult result = run_command(std::string(kPython) + " " + dir + "/read.py " + path);
   ASSERT_EQ(result.code, 0) << result.output;
   EXPECT_EQ(result.output,
-            "format 1 demo 123\n"
+            "format 2 demo 123\n"
             "run aaaa000000000001 done kernel lr=0.01,method=kernel,seed=1 2\n"
             "steps [0, 1] [2.0, 1.75] (64,)\n"
             "eval ['acc', 'acc_norm'] [0.25, 0.375] [0.5, 0.625]\n"

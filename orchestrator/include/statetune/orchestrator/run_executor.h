@@ -33,6 +33,9 @@ struct RunControl {
   // it writes anything: `sweep` creates the run's output and checkpoint folders here, so a
   // run that fails to load leaves none behind. Not called by method tts (it writes no files).
   std::function<void()> prepare_outputs;
+  // Whether RunReport::state carries the tuned state of a run that also writes it to its
+  // `output` file (a run without `output` always reports it: it is stored nowhere else).
+  bool state_in_report = false;
 };
 
 struct RunReport {
@@ -41,8 +44,14 @@ struct RunReport {
   std::vector<results::StepRecord> steps;  // the whole curve from step 0 (resumed steps included)
   std::vector<results::EvalMetric> summary;  // before and after tuning
   std::vector<results::EvalItem> items;      // per evaluated item, phase "before" / "after"
-  std::string state_path;               // the tuned state written ("" unless done)
-  std::vector<results::StateTensor> state;  // the same tensors (state-file keys), float32
+  std::string state_path;               // the tuned state file written ("" unless done with `output`)
+  // The tuned state (state-file keys, float32) when it is to be stored in the study: a run
+  // without `output`, or RunControl::state_in_report.
+  std::vector<results::StateTensor> state;
+  // The baseline ("before") evaluation's key (baseline_memo.h; "" without an eval split), and
+  // whether it came from an earlier run's instead of being computed here.
+  std::string baseline;
+  bool baseline_reused = false;
   int64_t resumed_from = -1;            // the step a resumed run continued at, else -1
   double seconds = 0;
 };

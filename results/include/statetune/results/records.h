@@ -82,6 +82,9 @@ struct RunOutcome {
   std::string message;           // the error for failed/diverged/interrupted runs
   std::string tuned_state_path;  // where the tuned state was written ("" if none)
   std::vector<StateTensor> tuned_state;  // stored in the study (empty: none stored)
+  // The key of the baseline ("before") evaluation the run used, shared by every run of the
+  // study with the same one ("" without an eval split).
+  std::string baseline;
 };
 
 // Everything stored about a run except its tables (read those with StudyReader).
@@ -96,6 +99,7 @@ struct RunInfo {
   std::string host;
   std::string message;
   std::string tuned_state_path;
+  std::string baseline;  // RunOutcome::baseline ("" before the run ends, and in format 1 files)
 };
 
 // The root of a study file.

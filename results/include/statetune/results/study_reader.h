@@ -1,6 +1,7 @@
 #pragma once
-// StudyReader: reads a study file (layout.h) for resume, plan, report, merge and tests.
-// It opens the file read-only and sees one complete commit of the writer.
+// StudyReader: reads a study (layout.h) for resume, plan, report, merge and tests. It opens
+// the files read-only and sees whole commits of the writer: the journal up to its last whole
+// line, each run's file as last published. Reads format 1 files (runs inside the file) too.
 #include <map>
 #include <memory>
 #include <set>
@@ -25,8 +26,12 @@ class StudyReader {
 
   std::vector<std::string> hashes() const;  // sorted
   bool has_run(const std::string& hash) const;
+  // Everything, from the run's file (description.config_yaml and canonical_text included).
   RunInfo run(const std::string& hash) const;
-  std::vector<RunInfo> runs() const;  // sorted by hash
+  // Every run, sorted by hash, from the journal alone (one file, however many runs): the
+  // description has its hash, method, axes and config but not config_yaml or canonical_text
+  // (read run(hash) for those).
+  std::vector<RunInfo> runs() const;
   // Hashes whose status is done: what `--resume` skips (after comparing canonical_text).
   std::set<std::string> finished_hashes() const;
   // Every run's status alone (cheap: what `sweep --resume` and `plan` need).

@@ -2,10 +2,12 @@
 // StudyWriter: the single writer of a study file (layout.h). Only global rank 0 opens it;
 // workers send their results to rank 0.
 //
-// Every update that changes a run's status is committed at once (in-memory image -> temp
-// file -> fsync -> rename), so the file on disk is always complete and readable, also by
-// h5py while the study runs. Steps are committed at most every `step_commit_interval_s`
-// (and with the next status change), so a crash loses at most that much of a curve.
+// Every update that changes a run's status is committed at once: the run's file (in-memory
+// image -> temp file -> fsync -> rename), then one line appended to the study's journal
+// (layout.h). A commit costs what it adds, not the study's size; the files on disk are always
+// complete and readable, also by h5py while the study runs. Steps are committed at most every
+// `step_commit_interval_s` (and with the next status change), so a crash loses at most that
+// much of a curve. The writer's memory is the runs in progress and a status per run.
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +19,9 @@ namespace statetune::results {
 
 struct WriterOptions {
   double step_commit_interval_s = 10.0;  // 0: commit after every step
+  // false: commits skip fsync (still atomic renames and whole journal lines, but a power cut
+  // may lose them): for benchmarks and tests that build large studies, never for results.
+  bool durable = true;
 };
 
 class StudyWriter {
