@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "statetune/common/error.h"
-#include "suggestion.h"
+#include "statetune/common/suggestion.h"
 
 namespace statetune::sweeps {
 

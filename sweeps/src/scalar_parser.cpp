@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "statetune/common/error.h"
-#include "suggestion.h"
+#include "statetune/common/suggestion.h"
 
 namespace statetune::sweeps {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "statetune/common/error.h"
 #include "statetune/sweeps/run_schema.h"
-#include "suggestion.h"
+#include "statetune/common/suggestion.h"
 #include "sweep_definition.h"
 #include "yaml_document.h"
 

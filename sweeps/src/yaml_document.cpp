@@ -6,7 +6,7 @@
 #include "scalar_parser.h"
 #include "statetune/common/error.h"
 #include "statetune/common/file_io.h"
-#include "suggestion.h"
+#include "statetune/common/suggestion.h"
 
 namespace statetune::sweeps {
 namespace {

@@ -136,4 +136,25 @@ TEST_F(Cli, EverySubcommandHasHelp) {
   EXPECT_NE(r.output.find("--threads"), std::string::npos);
 }
 
+// A misspelt command is named, with the closest one; an unknown word with the list.
+TEST_F(Cli, AnUnknownCommandIsNamedWithTheClosestOne) {
+  const CommandResult r = run_statetune("tunee x.yaml");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("statetune: error: unknown command 'tunee' (did you mean 'statetune tune'?)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("A subcommand is required"), std::string::npos) << r.output;
+  const CommandResult nested = run_statetune("bench modle");
+  EXPECT_EQ(nested.code, 2) << nested.output;
+  EXPECT_NE(nested.output.find("unknown command 'modle' (did you mean 'statetune bench model'?)"), std::string::npos)
+      << nested.output;
+  const CommandResult far = run_statetune("frobnicate");
+  EXPECT_EQ(far.code, 2) << far.output;
+  EXPECT_NE(far.output.find("unknown command 'frobnicate'; the commands of statetune: demo, tune, sweep"),
+            std::string::npos)
+      << far.output;
+  EXPECT_EQ(run_statetune("--version").code, 0);
+  EXPECT_EQ(run_statetune("tune --help").code, 0);
+}
+
 }  // namespace

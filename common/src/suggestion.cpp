@@ -1,11 +1,11 @@
-#include "suggestion.h"
+#include "statetune/common/suggestion.h"
 
 #include <algorithm>
 #include <cctype>
 
 #include <fmt/format.h>
 
-namespace statetune::sweeps {
+namespace statetune {
 namespace {
 
 char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
@@ -49,4 +49,4 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
   return match.empty() ? "" : fmt::format(" (did you mean '{}'?)", match);
 }
 
-}  // namespace statetune::sweeps
+}  // namespace statetune
