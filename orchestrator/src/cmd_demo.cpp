@@ -6,12 +6,12 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <iterator>
 #include <map>
 #include <unistd.h>
 
 #include "statetune/common/error.h"
+#include "statetune/common/output_path.h"
 #include "statetune/common/timer.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
@@ -138,7 +138,7 @@ void add_demo_command(CLI::App& app) {
   set_command_body(*sub, [o] {
     apply_threads(o->threads);
     Timer total;
-    std::filesystem::create_directories(o->out);
+    prepare_output_folder(o->out, "--out");
     DemoTokenizer tok;
     if (!o->vocab.empty()) tok.real = std::make_unique<data::Tokenizer>(data::Tokenizer::load(o->vocab));
     std::printf("statetune demo: prompt -> state distillation (%s tokenizer, %d threads)\n\n",

@@ -7,6 +7,7 @@
 
 #include "statetune/common/error.h"
 #include "statetune/common/file_io.h"
+#include "statetune/common/output_path.h"
 #include "statetune/common/timer.h"
 #include "statetune/data/benchmark.h"
 #include "statetune/data/eval_records.h"
@@ -80,6 +81,7 @@ void print_mc_summary(const data::RenderedBenchmark& b, const std::vector<data::
 
 void run_eval(const EvalOptions& o) {
   apply_threads(o.threads);
+  if (!o.json.empty()) prepare_output_path(o.json, "--json");  // before the items are scored
   const data::Benchmark benchmark = data::parse_benchmark(o.benchmark);
   data::BenchmarkOptions bo;
   bo.num_fewshot = o.num_fewshot;

@@ -22,6 +22,7 @@
 
 #include "statetune/common/error.h"
 #include "statetune/common/file_io.h"
+#include "statetune/common/output_path.h"
 #include "statetune/common/timer.h"
 #include "statetune/data/benchmark.h"
 #include "statetune/data/gsm8k_extract.h"
@@ -177,8 +178,7 @@ void run_guide_traces(const GuideTraceOptions& o) {
   for (const auto& [value, flag] : {std::pair{&o.guide, "--guide"}, {&o.benchmark, "--benchmark"},
                                     {&o.data, "--data"}, {&o.out, "--out"}})
     ST_CHECK(!value->empty(), "guide-traces: {} is required (or --check FILE to validate a trace file)", flag);
-  const std::filesystem::path out_dir = std::filesystem::absolute(o.out).parent_path();
-  ST_CHECK(std::filesystem::is_directory(out_dir), "{}: the folder {} does not exist", o.out, out_dir.string());
+  prepare_output_path(o.out, "--out");  // before the guide writes a single trace
 
   const data::Benchmark benchmark = data::parse_benchmark(o.benchmark);
   data::BenchmarkOptions bo;

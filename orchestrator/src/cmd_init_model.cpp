@@ -5,6 +5,7 @@
 
 #include "statetune/common/error.h"
 #include "statetune/common/log.h"
+#include "statetune/common/output_path.h"
 #include "statetune/orchestrator/commands.h"
 #include "statetune/workers/checkpoint.h"
 #include "statetune/workers/init_model.h"
@@ -43,6 +44,7 @@ void add_init_model_command(CLI::App& app) {
   sub->add_option("--seed", o->seed, "Random seed")->required();
   sub->add_option("--out", o->out, "Output file (.pth; .safetensors by extension)")->required();
   set_command_body(*sub, [o] {
+    prepare_output_path(o->out, "--out");  // before the (for a large model, slow) initialisation
     workers::ModelConfig c = o->config;
     ST_CHECK(c.n_embd % c.head_size == 0, "--dim {} is not a multiple of --head-size {}", c.n_embd, c.head_size);
     c.n_head = c.n_embd / c.head_size;

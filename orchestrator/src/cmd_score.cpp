@@ -6,6 +6,7 @@
 
 #include "statetune/common/error.h"
 #include "statetune/common/npy.h"
+#include "statetune/common/output_path.h"
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
 #include "statetune/orchestrator/placement.h"
@@ -38,6 +39,7 @@ void add_score_command(CLI::App& app) {
   add_threads_option(*sub, &o->threads);
   set_command_body(*sub, [o] {
     apply_threads(o->threads);
+    if (!o->logits_out.empty()) prepare_output_path(o->logits_out, "--logits-out");
     std::vector<int64_t> ids;
     std::unique_ptr<data::Tokenizer> tokenizer;
     if (!o->vocab.empty()) tokenizer = std::make_unique<data::Tokenizer>(data::Tokenizer::load(o->vocab));

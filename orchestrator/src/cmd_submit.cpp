@@ -21,6 +21,7 @@
 #include "statetune/results/study_reader.h"
 #include "statetune/results/study_writer.h"
 #include "statetune/sweeps/sweep.h"
+#include "study_paths.h"
 
 namespace statetune::orchestrator {
 namespace {
@@ -177,6 +178,7 @@ void run_submit(const SubmitOptions& o) {
     return;
   }
 
+  prepare_study_paths(sweep, o.out);
   check_results_files(plan.result_files, info, study.files);
   const std::map<std::string, std::string> fixed_attributes = {
       {cluster::attributes::kScripts, scripts_text(plan)},

@@ -8,6 +8,7 @@
 
 #include "statetune/common/error.h"
 #include "statetune/common/log.h"
+#include "statetune/common/output_path.h"
 #include "statetune/orchestrator/commands.h"
 #include "statetune/orchestrator/mpi_communicator.h"
 #include "statetune/orchestrator/mpi_world.h"
@@ -20,6 +21,7 @@
 #include "statetune/sweeps/sweep.h"
 #include "mpi_check.h"
 #include "stop_signals.h"
+#include "study_paths.h"
 #include "sweep_coordinator.h"
 #include "baseline_memo.h"
 #include "sweep_messages.h"
@@ -97,9 +99,8 @@ RunReport run_one(const sweeps::SweepRun& run, GroupCommunicators& comms, const 
   RunControl control;
   // Only once the run has loaded: a run that fails at load leaves no empty folders behind.
   control.prepare_outputs = [&run] {
-    std::filesystem::create_directories(std::filesystem::path(run.spec.checkpoint).parent_path());
-    if (!run.spec.output.empty())
-      std::filesystem::create_directories(std::filesystem::absolute(run.spec.output).parent_path());
+    prepare_output_path(run.spec.checkpoint, "run " + run.hash + ": checkpoint");
+    if (!run.spec.output.empty()) prepare_output_path(run.spec.output, "run " + run.hash + ": output");
   };
   control.resume = !o.restart;
   control.state_in_report = o.state_in_study;
@@ -164,6 +165,7 @@ void run_sweep(const SweepOptions& o) {
     try {
       ST_CHECK(o.resume || !std::filesystem::exists(o.out),
                "{}: the results file exists; --resume continues that study (or choose another --out)", o.out);
+      prepare_study_paths(sweep, o.out);
       const auto statuses = existing_statuses(o.out);
       plan = plan_study(sweep, statuses, flags);
       const results::StudyInfo info = study_identity(o.sweep, sweep, o.overrides);

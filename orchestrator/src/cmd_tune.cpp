@@ -7,6 +7,7 @@
 
 #include "statetune/common/error.h"
 #include "statetune/common/file_io.h"
+#include "statetune/common/output_path.h"
 #include "statetune/common/timer.h"
 #include "statetune/orchestrator/commands.h"
 #include "statetune/orchestrator/placement.h"
@@ -43,6 +44,9 @@ void add_tune_command(CLI::App& app) {
     const sweeps::RunSpec spec = sweeps::load_run_file(o->config, o->overrides);
     if (spec.output.empty()) fail("{}: missing required key 'output' (where tune writes the tuned state)", o->config);
     apply_threads(spec.threads > 0 ? static_cast<int>(spec.threads) : o->threads);
+    // Before any work: a run that cannot write its state would lose every step.
+    prepare_output_path(spec.output, o->config + ": output");
+    if (!spec.checkpoint.empty()) prepare_output_path(spec.checkpoint, o->config + ": checkpoint");
     const std::string hash = sweeps::run_hash(spec);
     std::printf("run %s (%s)\n--- resolved config ---\n%s-----------------------\n", hash.c_str(), o->config.c_str(),
                 sweeps::run_yaml(spec).c_str());

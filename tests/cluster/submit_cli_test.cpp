@@ -143,6 +143,30 @@ TEST_F(SubmitCli, AResultsFileOfAnotherStudyIsRefusedBeforeAnythingIsQueued) {
   EXPECT_EQ(log("sbatch"), "--parsable --hold " + dir_ + "/smoke.slurm/job.sbatch\n");
 }
 
+// The results file's folder is made; an impossible one, or a run output that could never be
+// written, is refused before anything is queued (not after the wait in the queue).
+TEST_F(SubmitCli, MakesTheResultsFolderOrRefusesImpossiblePathsBeforeQueueing) {
+  const auto r = statetune("submit smoke.yaml --cluster local.yaml --out studies/new/smoke.h5 model=m.pth");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(exists("studies/new/smoke.h5"));
+  EXPECT_TRUE(exists("studies/new/smoke.slurm/job.sbatch"));
+  fs::remove(dir_ + "/sbatch.log");
+
+  write_file(dir_, "plain.txt", "a file where a folder would have to be\n");
+  const auto bad_out = statetune("submit smoke.yaml --cluster local.yaml --out plain.txt/smoke.h5 model=m.pth");
+  EXPECT_EQ(bad_out.code, 1) << bad_out.output;
+  EXPECT_TRUE(contains(bad_out.output, "statetune: error: --out plain.txt/smoke.h5: plain.txt is a file, not a folder"))
+      << bad_out.output;
+  const auto bad_run = statetune("submit smoke.yaml --cluster local.yaml --out smoke.h5 model=m.pth output=" + dir_ +
+                                 "/plain.txt/{hash}.pth");
+  EXPECT_EQ(bad_run.code, 1) << bad_run.output;
+  EXPECT_TRUE(contains(bad_run.output, ": output " + dir_ + "/plain.txt/")) << bad_run.output;
+  EXPECT_TRUE(contains(bad_run.output, dir_ + "/plain.txt is a file, not a folder")) << bad_run.output;
+  EXPECT_FALSE(exists("sbatch.log")) << "nothing was queued";
+  EXPECT_FALSE(exists("smoke.h5"));
+  EXPECT_FALSE(exists("smoke.slurm"));
+}
+
 TEST_F(SubmitCli, DryRunPrintsEveryScriptAndWritesNothing) {
   const auto r = statetune("submit smoke.yaml --cluster local.yaml --out smoke.h5 --array 5 --dry-run model=m.pth",
                            "FAKE_MAX_ARRAY_SIZE=3");
