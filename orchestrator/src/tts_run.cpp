@@ -19,6 +19,23 @@
 #include "statetune/workers/test_time_scaling.h"
 
 namespace statetune::orchestrator {
+namespace {
+
+// "question 3/5  steps 2  loss 1.61 -> 1.2  answer wrong -> right  0.41 s  ETA 1 s": the
+// tuning loss (reinforce: the mean reward) of its first and last step, each measured before
+// that step's update.
+std::string question_line(size_t i, size_t n, workers::TtsMode mode, const workers::TtsStats& stats,
+                          bool right_before, bool right_after, double seconds, double eta) {
+  const std::vector<double>& curve = stats.loss_or_reward_per_step;
+  const char* figure = mode == workers::TtsMode::kReinforce ? "reward" : "loss";
+  const auto answer = [](bool right) { return right ? "right" : "wrong"; };
+  return fmt::format("question {}/{}  steps {}{}  answer {} -> {}  {:.2f} s  ETA {:.0f} s{}", i + 1, n, stats.steps,
+                     curve.empty() ? "" : fmt::format("  {} {:.4g} -> {:.4g}", figure, curve.front(), curve.back()),
+                     answer(right_before), answer(right_after), seconds, eta,
+                     stats.diverged.empty() ? "" : "  diverged: " + stats.diverged);
+}
+
+}  // namespace
 
 RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
   Timer total;
@@ -61,7 +78,9 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
   nlohmann::json mine = nlohmann::json::array();
   const size_t rank = static_cast<size_t>(group.rank()), ranks = static_cast<size_t>(group.size());
   size_t done_here = 0;
+  Timer questions_timer;
   for (size_t i = rank; i < questions.size(); i += ranks) {
+    Timer question_timer;
     const GuideQuestion& q = questions[i];
     const std::vector<int64_t> question = prompt_tokens(tok, q.prompt);
     Timer plain_timer;
@@ -111,12 +130,12 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
                     {"guide_seconds", guide_seconds},
                     {"diverged", stats.diverged}});
     ++done_here;
-    if (control.on_step) {  // progress: one "step" per question of this rank
-      workers::StepMetrics m;
-      m.step = static_cast<int64_t>(done_here) - 1;
-      m.loss = stats.loss_or_reward_per_step.empty() ? 0.0 : stats.loss_or_reward_per_step.back();
-      control.on_step(m);
-    }
+    // Progress in questions, not tuning steps (`steps` does not apply to tts; control.on_step
+    // is for a trainer's steps): this rank's questions, each with its own figures.
+    const size_t left_here = (questions.size() - 1 - i) / ranks;
+    note(question_line(i, questions.size(), opts.mode, stats, decide_item(b, i, before, "before").correct,
+                       decide_item(b, i, after, "after").correct, question_timer.seconds(),
+                       questions_timer.seconds() / static_cast<double>(done_here) * static_cast<double>(left_here)));
     if (control.stop_requested && control.stop_requested()) {
       // Questions are independent: an interrupted tts run is simply run again on resume.
       RunReport stopped;

@@ -57,6 +57,12 @@ TEST_F(TtsCli, DistillFromAGuideModelReportsStudentBeforeAfterAndTheGuide) {
   EXPECT_NE(r.output.find("after tuning:  tts/steps per question 2.0000"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("no tuned state (method tts"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/distill.pth")) << "tts keeps no state";
+  // Progress in questions, each with its own figures; no trainer step lines (`steps` does not apply).
+  for (int k = 1; k <= 5; ++k)
+    EXPECT_NE(r.output.find(fmt::format("question {}/5  steps 2  loss ", k)), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("  answer "), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("step 1/"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("tok/s"), std::string::npos) << r.output;
 }
 
 TEST_F(TtsCli, ZeroStepsLeavesTheStudentsAnswersUnchanged) {
@@ -64,6 +70,7 @@ TEST_F(TtsCli, ZeroStepsLeavesTheStudentsAnswersUnchanged) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("(before 0."), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("difference +0.0000)"), std::string::npos) << "no adaptation, same answers\n" << r.output;
+  EXPECT_NE(r.output.find("question 1/5  steps 0  answer "), std::string::npos) << "no loss without a step\n" << r.output;
 }
 
 TEST_F(TtsCli, ReinforceAndTraceGuidesRunAndReinforceRefusesTraces) {
@@ -71,6 +78,7 @@ TEST_F(TtsCli, ReinforceAndTraceGuidesRunAndReinforceRefusesTraces) {
       "tune " + config("reinforce", "guide: g.pth\ntts_mode: reinforce\ntts_samples: 2\ntts_sample_tokens: 3\n"));
   ASSERT_EQ(rl.code, 0) << rl.output;
   EXPECT_NE(rl.output.find("tts on 5 questions"), std::string::npos) << rl.output;
+  EXPECT_NE(rl.output.find("question 5/5  steps 2  reward "), std::string::npos) << rl.output;
 
   const CommandResult traces = run_statetune(fmt::format(
       "guide-traces --guide {0}/g.pth --vocab {0}/vocab.txt --benchmark arc_challenge --data {0}/arc.jsonl "
