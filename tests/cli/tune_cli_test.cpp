@@ -78,6 +78,16 @@ TEST_F(TuneCli, BadConfigsAreOneLineErrorsNamingTheLine) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/broken.pth")) << "nothing is written on failure";
 }
 
+// `output` is optional in a sweep (the study keeps the state) but tune has nowhere else to put it.
+TEST_F(TuneCli, AConfigWithoutOutputIsRefusedBeforeAnyWork) {
+  const std::string path = dir_ + "/no_output.yaml";
+  std::ofstream(path) << "model: missing.pth\nvocab: vocab.txt\nsteps: 5\n"
+                      << "data:\n  benchmark: jsonl\n  train: train.jsonl\n";
+  CommandResult r = run_statetune("tune " + path);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.output.find(path + ": missing required key 'output'"), std::string::npos) << r.output;
+}
+
 // Device placement from the command line and the config. This machine may or may not have a
 // GPU: `--device cuda` either computes on cuda:0 or says clearly that there is none.
 TEST_F(TuneCli, DeviceAndWeightsPrecisionComeFromFlagsOrKeys) {
