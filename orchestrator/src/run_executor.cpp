@@ -5,11 +5,11 @@
 #include <memory>
 
 #include "baseline_memo.h"
-#include "guide_cache.h"
 #include "sharded_eval.h"
 #include "tts_run.h"
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
+#include "statetune/orchestrator/run_resources.h"
 #include "statetune/orchestrator/run_setup.h"
 #include "statetune/sweeps/run_config.h"
 #include "statetune/workers/checkpoint.h"
@@ -54,15 +54,20 @@ results::StepRecord step_record(const workers::StepMetrics& m) {
   return r;
 }
 
-RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
-  if (spec.method == sweeps::Method::kTts) return execute_tts_run(spec, group, control);
+namespace {
+
+RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
   Timer total;
   auto note = [&](const std::string& text) {
     if (control.note) control.note(text);
   };
-  const data::Tokenizer tok = data::Tokenizer::load(spec.vocab);
-  const workers::Rwkv7Model model = control.placement.load_model(spec.model);
-  RunExamples ex = load_run_examples(spec, tok);
+  // The process's copies: a sweep's runs on this rank share them while the files are unchanged.
+  const auto tokenizer = shared_tokenizer(spec.vocab);
+  const data::Tokenizer& tok = *tokenizer;
+  const auto frozen = shared_model(spec.model, control.placement, "model", note);
+  const workers::Rwkv7Model& model = *frozen;
+  const auto examples = shared_run_examples(spec, tok);
+  const RunExamples& ex = *examples;
 
   std::shared_ptr<const workers::Rwkv7Model> guide_model;
   std::unique_ptr<workers::GuideTarget> guide;
@@ -71,31 +76,35 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
   const bool traces_only = !spec.guide_traces.empty() && spec.guide.empty();
   if (spec.target == sweeps::Target::kGuide && !traces_only) {
     guide = std::make_unique<workers::GuideTarget>();
-    if (!spec.guide.empty()) guide_model = load_guide(spec.guide, control.placement, note);
+    if (!spec.guide.empty()) guide_model = shared_model(spec.guide, control.placement, "guide", note);
     guide->model = guide_model ? guide_model.get() : &model;
     guide->alpha = spec.alpha;
     if (!spec.guide_prefix.empty()) guide->state = guide->model->prompt_state(prompt_tokens(tok, spec.guide_prefix));
   }
+  // The training examples: the data's, or (guide_generate_tokens) the guide's text after each
+  // question, written for this run (the cached examples stay as read).
+  std::vector<workers::TuneExample> written;
   if (!ex.guide_questions.empty()) {
     ST_CHECK(guide != nullptr, "guide_generate_tokens: needs a guide model (or the model itself after guide_prefix)");
     Timer writing;
-    ex.train = workers::guide_written_examples(*guide->model, guide->state, ex.guide_questions,
-                                               spec.guide_generate_tokens, spec.max_tokens, group);
-    int64_t written = 0;
-    for (const workers::TuneExample& e : ex.train)
-      for (uint8_t t : e.is_target) written += t;
+    written = workers::guide_written_examples(*guide->model, guide->state, ex.guide_questions,
+                                              spec.guide_generate_tokens, spec.max_tokens, group);
+    int64_t tokens = 0;
+    for (const workers::TuneExample& e : written)
+      for (uint8_t t : e.is_target) tokens += t;
     note(fmt::format("guide text: {:.1f} tokens per training question written by the guide (at most {}, greedy), "
                      "{:.1f} s over {} rank(s)",
-                     static_cast<double>(written) / static_cast<double>(ex.train.size()), spec.guide_generate_tokens,
+                     static_cast<double>(tokens) / static_cast<double>(written.size()), spec.guide_generate_tokens,
                      writing.seconds(), group.size()));
   }
-  note(fmt::format("data: {} training examples{}", ex.train.size(),
+  const std::vector<workers::TuneExample>& train = ex.guide_questions.empty() ? ex.train : written;
+  note(fmt::format("data: {} training examples{}", train.size(),
                    ex.skipped ? fmt::format(", {} malformed records skipped", ex.skipped) : ""));
 
   workers::TuneData data;
-  data.train = ex.train;
-  for (size_t i = 0; i < ex.train.size() && static_cast<int64_t>(i) < spec.calibration_examples; ++i)
-    data.calibration_prompts.push_back(ex.train[i].tokens);
+  data.train = train;
+  for (size_t i = 0; i < train.size() && static_cast<int64_t>(i) < spec.calibration_examples; ++i)
+    data.calibration_prompts.push_back(train[i].tokens);
   Timer setup;
   workers::StateTuner tuner(model, tune_options_from(spec, tok), data, group, guide.get());
   if (tuner.calibration()) {
@@ -163,6 +172,20 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
   report.items.insert(report.items.end(), after.items.begin(), after.items.end());
   report.seconds = total.seconds();
   return report;
+}
+
+}  // namespace
+
+RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
+  try {
+    RunReport report = spec.method == sweeps::Method::kTts ? execute_tts_run(spec, group, control)
+                                                           : execute_tuning_run(spec, group, control);
+    process_cache().trim();  // the run has let go of its model and data: back under the cap
+    return report;
+  } catch (...) {
+    process_cache().trim();
+    throw;
+  }
 }
 
 }  // namespace statetune::orchestrator

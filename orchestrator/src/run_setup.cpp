@@ -1,5 +1,7 @@
 #include "statetune/orchestrator/run_setup.h"
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -115,8 +117,24 @@ workers::TuneOptions tune_options_from(const sweeps::RunSpec& s, const data::Tok
   return o;
 }
 
+std::string run_examples_key(const sweeps::RunSpec& s) {
+  const sweeps::DataSpec& d = s.data;
+  std::string key = fmt::format("{}|train {}|eval {}|fewshot {}|limits {} {}|on_error {}|max_tokens {}",
+                                sweeps::to_string(d.benchmark), d.train, d.eval, d.num_fewshot, d.train_limit,
+                                d.eval_limit, sweeps::to_string(d.on_error), s.max_tokens);
+  // The seed draws a benchmark's few-shot examples: zero-shot and JSONL examples do not depend on it.
+  if (d.benchmark != sweeps::Benchmark::kJsonl && d.num_fewshot != 0) key += fmt::format("|seed {}", s.seed);
+  // What decides between gold text, a trace file's text and questions for the guide to write after.
+  key += fmt::format("|target {}|tts {}|guide writes {}|traces {}", sweeps::to_string(s.target),
+                     s.method == sweeps::Method::kTts, s.guide_generate_tokens > 0, s.guide_traces);
+  return key;
+}
+
 RunExamples load_run_examples(const sweeps::RunSpec& s, const data::Tokenizer& tok) {
   RunExamples out;
+  out.files = {s.data.train};
+  if (!s.data.eval.empty()) out.files.push_back(s.data.eval);
+  if (!s.guide_traces.empty()) out.files.push_back(s.guide_traces);
   const bool skip = s.data.on_error == sweeps::OnError::kSkip;
   ST_CHECK(s.guide_traces.empty() || s.data.benchmark != sweeps::Benchmark::kJsonl || s.method == sweeps::Method::kTts,
            "{}: guide_traces: traces are matched to benchmark items by id; a jsonl training file has none",
@@ -141,6 +159,7 @@ RunExamples load_run_examples(const sweeps::RunSpec& s, const data::Tokenizer& t
   const data::Benchmark b = benchmark_of(s.data.benchmark);
   data::RenderedBenchmark train = data::load_benchmark(b, s.data.train, bo);
   out.skipped += train.skipped;
+  if (!train.fewshot_path.empty()) out.files.push_back(train.fewshot_path);
   if (s.target == sweeps::Target::kGuide && !s.guide_traces.empty()) {
     // Observer tuning on a trace file: each training question followed by the guide's own
     // text (its chain of thought and answer), never the gold answer.
@@ -178,6 +197,7 @@ RunExamples load_run_examples(const sweeps::RunSpec& s, const data::Tokenizer& t
   if (!s.data.eval.empty()) {
     out.eval_benchmark = data::load_benchmark(b, s.data.eval, bo);
     out.skipped += out.eval_benchmark.skipped;
+    if (!out.eval_benchmark.fewshot_path.empty()) out.files.push_back(out.eval_benchmark.fewshot_path);
     if (s.data.eval_limit > 0) {
       auto& mc = out.eval_benchmark.mc;
       auto& gen = out.eval_benchmark.gen;

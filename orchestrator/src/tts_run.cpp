@@ -5,7 +5,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "guide_cache.h"
 #include "guide_questions.h"
 #include "sharded_eval.h"
 #include "statetune/common/error.h"
@@ -13,6 +12,7 @@
 #include "statetune/data/eval_records.h"
 #include "statetune/data/guide_traces.h"
 #include "statetune/orchestrator/model_inputs.h"
+#include "statetune/orchestrator/run_resources.h"
 #include "statetune/orchestrator/run_setup.h"
 #include "statetune/workers/evaluator.h"
 #include "statetune/workers/generation.h"
@@ -42,9 +42,13 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
   auto note = [&](const std::string& text) {
     if (control.note) control.note(text);
   };
-  const data::Tokenizer tok = data::Tokenizer::load(spec.vocab);
-  const workers::Rwkv7Model student = control.placement.load_model(spec.model);
-  const RunExamples ex = load_run_examples(spec, tok);
+  // The process's copies: a sweep's runs on this rank share them while the files are unchanged.
+  const auto tokenizer = shared_tokenizer(spec.vocab);
+  const data::Tokenizer& tok = *tokenizer;
+  const auto student_model = shared_model(spec.model, control.placement, "model", note);
+  const workers::Rwkv7Model& student = *student_model;
+  const auto examples = shared_run_examples(spec, tok);
+  const RunExamples& ex = *examples;
   const data::RenderedBenchmark& b = ex.eval_benchmark;
   ST_CHECK(b.size() > 0, "{}: method tts adapts to the questions of a benchmark eval split (data.eval), found none",
            spec.data.eval);
@@ -53,12 +57,12 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
   // The guide: a model (its weights loaded once per process), the student itself after
   // guide_prefix, or a trace file.
   std::shared_ptr<const workers::Rwkv7Model> guide_model;
-  if (!spec.guide.empty()) guide_model = load_guide(spec.guide, control.placement, note);
+  if (!spec.guide.empty()) guide_model = shared_model(spec.guide, control.placement, "guide", note);
   const workers::Rwkv7Model* guide = guide_model ? guide_model.get() : (spec.guide_traces.empty() ? &student : nullptr);
   workers::ModelState guide_state;
   if (guide != nullptr && !spec.guide_prefix.empty()) guide_state = guide->prompt_state(prompt_tokens(tok, spec.guide_prefix));
-  std::unique_ptr<data::GuideTraces> traces;
-  if (!spec.guide_traces.empty()) traces = std::make_unique<data::GuideTraces>(data::GuideTraces::load(spec.guide_traces, tok));
+  std::shared_ptr<const data::GuideTraces> traces;
+  if (!spec.guide_traces.empty()) traces = shared_guide_traces(spec.guide_traces, spec.vocab, tok);
 
   workers::TtsOptions opts;
   opts.mode = spec.tts_mode == sweeps::TtsMode::kReinforce ? workers::TtsMode::kReinforce : workers::TtsMode::kDistill;

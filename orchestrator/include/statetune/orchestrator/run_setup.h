@@ -21,6 +21,9 @@ struct RunExamples {
   // guide_generate_tokens > 0: the training questions (token 0 first) the guide writes its
   // text after; `train` stays empty until the run has the guide (guide_written_examples).
   std::vector<std::vector<int64_t>> guide_questions;
+  // Every file or folder read (the splits, their few-shot pools, a trace file): a cache of
+  // these examples checks them for changes.
+  std::vector<std::string> files;
 };
 
 // Reads data.train (and data.eval): a benchmark split in its upstream format, or JSONL lines
@@ -30,6 +33,11 @@ struct RunExamples {
 // guide_generate_tokens > 0 it reads the questions instead (a benchmark's as `guide-traces`
 // renders them, a JSONL example's context), into guide_questions.
 RunExamples load_run_examples(const sweeps::RunSpec& spec, const data::Tokenizer& tokenizer);
+
+// Every field of the spec that load_run_examples reads, as text: two specs with the same key
+// (and the same vocabulary and files) give the same examples. Written beside it so that the
+// two change together.
+std::string run_examples_key(const sweeps::RunSpec& spec);
 
 // Token 0 (end-of-text, as every prompt begins) then the text's tokens: a prompt the model reads
 // from its initial state (init_prompt, a guide's prefix, a tts question).
