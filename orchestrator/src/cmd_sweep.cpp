@@ -22,6 +22,7 @@
 #include "mpi_check.h"
 #include "stop_signals.h"
 #include "study_paths.h"
+#include "study_times.h"
 #include "sweep_coordinator.h"
 #include "baseline_memo.h"
 #include "sweep_messages.h"
@@ -279,6 +280,7 @@ void run_sweep(const SweepOptions& o) {
     std::fflush(stdout);
   }
   MPI_CHECK(MPI_Bcast(status, 3, MPI_INT, 0, MPI_COMM_WORLD));
+  print_study_time_split(groups, leader, coordinator.get());  // where the time went (rank 0 prints)
   if (status[1] > 0 || status[2] > 0) {
     set_exit_status(kExitStopped);
   } else if (status[0] > 0) {

@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "baseline_memo.h"
 #include "sharded_eval.h"
+#include "study_times.h"
 #include "tts_run.h"
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
@@ -56,8 +58,9 @@ results::StepRecord step_record(const workers::StepMetrics& m) {
 
 namespace {
 
-RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
-  Timer total;
+RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control,
+                             RunTimes& times) {
+  Timer total, phase;
   auto note = [&](const std::string& text) {
     if (control.note) control.note(text);
   };
@@ -81,21 +84,23 @@ RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator&
     guide->alpha = spec.alpha;
     if (!spec.guide_prefix.empty()) guide->state = guide->model->prompt_state(prompt_tokens(tok, spec.guide_prefix));
   }
+  times.load = phase.seconds();
   // The training examples: the data's, or (guide_generate_tokens) the guide's text after each
   // question, written for this run (the cached examples stay as read).
   std::vector<workers::TuneExample> written;
   if (!ex.guide_questions.empty()) {
     ST_CHECK(guide != nullptr, "guide_generate_tokens: needs a guide model (or the model itself after guide_prefix)");
-    Timer writing;
+    phase.reset();
     written = workers::guide_written_examples(*guide->model, guide->state, ex.guide_questions,
                                               spec.guide_generate_tokens, spec.max_tokens, group);
+    times.guide_text = phase.seconds();
     int64_t tokens = 0;
     for (const workers::TuneExample& e : written)
       for (uint8_t t : e.is_target) tokens += t;
     note(fmt::format("guide text: {:.1f} tokens per training question written by the guide (at most {}, greedy), "
                      "{:.1f} s over {} rank(s)",
                      static_cast<double>(tokens) / static_cast<double>(written.size()), spec.guide_generate_tokens,
-                     writing.seconds(), group.size()));
+                     times.guide_text, group.size()));
   }
   const std::vector<workers::TuneExample>& train = ex.guide_questions.empty() ? ex.train : written;
   note(fmt::format("data: {} training examples{}", train.size(),
@@ -105,15 +110,17 @@ RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator&
   data.train = train;
   for (size_t i = 0; i < train.size() && static_cast<int64_t>(i) < spec.calibration_examples; ++i)
     data.calibration_prompts.push_back(train[i].tokens);
-  Timer setup;
+  phase.reset();
   workers::StateTuner tuner(model, tune_options_from(spec, tok), data, group, guide.get());
+  times.calibration = phase.seconds();
   if (tuner.calibration()) {
     note(fmt::format("kernel read-out: M={}, {} q-directions per head, calibrated in {:.1f} s", spec.M,
-                     tuner.calibration()->samples, setup.seconds()));
+                     tuner.calibration()->samples, times.calibration));
   }
   RunReport report;
   // The baseline: from this process's memo when a run before this one had the same one.
   PhaseEval before;
+  phase.reset();
   if (!ex.eval.empty() || ex.eval_benchmark.size() > 0) {
     report.baseline = baseline_key(spec, control.placement, ex, tuner.state().initial_state(), group.size());
     if (const auto known = BaselineMemo::process().find(report.baseline)) {
@@ -127,12 +134,15 @@ RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator&
       note("before tuning: " + describe(before));
     }
   }
+  times.eval_before = phase.seconds();
 
   if (control.prepare_outputs) control.prepare_outputs();
+  phase.reset();
   workers::TrainResult result = tuner.run(control.resume, [&](const workers::StepMetrics& m) {
     if (control.on_step) control.on_step(m);
     if (control.stop_requested && control.stop_requested()) tuner.request_stop();
   });
+  times.steps = phase.seconds();
   report.resumed_from = tuner.resumed_from();
   for (const auto& m : result.history) report.steps.push_back(step_record(m));
   if (result.status != workers::TrainStatus::kDone) {
@@ -143,6 +153,7 @@ RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator&
     return report;
   }
   // The state-file tensors, built once: written to the file and kept for the results file.
+  phase.reset();
   const workers::TensorMap tuned =
       workers::state_tensor_map(tuner.state().initial_state(), model.config(), spec.output);
   if (group.rank() == 0 && !spec.output.empty()) workers::save_checkpoint(spec.output, tuned);
@@ -158,7 +169,10 @@ RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator&
     st.values.assign(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
     report.state.push_back(std::move(st));
   }
+  times.save = phase.seconds();
+  phase.reset();
   const PhaseEval after = evaluate_phase(model, tok, ex, tuner, group, "after");
+  times.eval_after = phase.seconds();
   if (!after.metrics.empty()) note("after tuning: " + describe(after));
   for (size_t i = 0; i < after.metrics.size(); ++i) {
     results::EvalMetric m;
@@ -177,12 +191,19 @@ RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator&
 }  // namespace
 
 RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
+  // The phases are counted into the study's split as they end, also for a run that throws.
+  RunTimes times;
   try {
-    RunReport report = spec.method == sweeps::Method::kTts ? execute_tts_run(spec, group, control)
-                                                           : execute_tuning_run(spec, group, control);
+    RunReport report = spec.method == sweeps::Method::kTts ? execute_tts_run(spec, group, control, times)
+                                                           : execute_tuning_run(spec, group, control, times);
+    // tts times its loading; the rest of its time is the questions'.
+    if (spec.method == sweeps::Method::kTts) times.questions = std::max(0.0, report.seconds - times.load);
+    report.times = times;
+    add_to_study_times(times);
     process_cache().trim();  // the run has let go of its model and data: back under the cap
     return report;
   } catch (...) {
+    add_to_study_times(times);
     process_cache().trim();
     throw;
   }

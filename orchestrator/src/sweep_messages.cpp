@@ -17,6 +17,25 @@ std::size_t element_count(const std::vector<std::int64_t>& shape) {
 nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 double number(const nlohmann::json& j) { return j.is_null() ? results::kMissing : j.get<double>(); }
 
+nlohmann::json times_json(const RunTimes& t) {
+  return {{"load", t.load},         {"guide_text", t.guide_text}, {"calibration", t.calibration},
+          {"eval_before", t.eval_before}, {"steps", t.steps},       {"save", t.save},
+          {"eval_after", t.eval_after},   {"questions", t.questions}};
+}
+
+RunTimes times_from_json(const nlohmann::json& j) {
+  RunTimes t;
+  t.load = j.at("load").get<double>();
+  t.guide_text = j.at("guide_text").get<double>();
+  t.calibration = j.at("calibration").get<double>();
+  t.eval_before = j.at("eval_before").get<double>();
+  t.steps = j.at("steps").get<double>();
+  t.save = j.at("save").get<double>();
+  t.eval_after = j.at("eval_after").get<double>();
+  t.questions = j.at("questions").get<double>();
+  return t;
+}
+
 }  // namespace
 
 void send_json(const nlohmann::json& message, int to, SweepTag tag) {
@@ -57,6 +76,7 @@ nlohmann::json to_json(const RunReport& r) {
   j["baseline"] = r.baseline;
   j["baseline_reused"] = r.baseline_reused;
   j["seconds"] = r.seconds;
+  j["times"] = times_json(r.times);
   j["steps"] = nlohmann::json::array();
   for (const auto& s : r.steps)
     j["steps"].push_back({s.step, number(s.loss), number(s.lr), number(s.grad_norm), number(s.l_decor),
@@ -83,6 +103,7 @@ RunReport report_from_json(const nlohmann::json& j) {
   r.baseline = j.at("baseline").get<std::string>();
   r.baseline_reused = j.at("baseline_reused").get<bool>();
   r.seconds = j.at("seconds").get<double>();
+  r.times = times_from_json(j.at("times"));
   for (const auto& s : j.at("steps")) {
     results::StepRecord rec;
     rec.step = s[0].get<int64_t>();

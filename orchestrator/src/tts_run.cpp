@@ -37,7 +37,8 @@ std::string question_line(size_t i, size_t n, workers::TtsMode mode, const worke
 
 }  // namespace
 
-RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
+RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control,
+                          RunTimes& times) {
   Timer total;
   auto note = [&](const std::string& text) {
     if (control.note) control.note(text);
@@ -63,6 +64,7 @@ RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& gr
   if (guide != nullptr && !spec.guide_prefix.empty()) guide_state = guide->prompt_state(prompt_tokens(tok, spec.guide_prefix));
   std::shared_ptr<const data::GuideTraces> traces;
   if (!spec.guide_traces.empty()) traces = shared_guide_traces(spec.guide_traces, spec.vocab, tok);
+  times.load = total.seconds();
 
   workers::TtsOptions opts;
   opts.mode = spec.tts_mode == sweeps::TtsMode::kReinforce ? workers::TtsMode::kReinforce : workers::TtsMode::kDistill;

@@ -9,6 +9,8 @@
 namespace statetune::orchestrator {
 
 // Questions are sharded over the group's ranks and gathered; every rank returns the report.
-RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control);
+// times.load: the loading's seconds (execute_run counts the rest as the questions').
+RunReport execute_tts_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control,
+                          RunTimes& times);
 
 }  // namespace statetune::orchestrator

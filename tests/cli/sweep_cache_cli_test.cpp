@@ -1,5 +1,5 @@
 // End-to-end: the runs of a sweep on one rank share the model, vocabulary and data they read
-// (orchestrator/run_resources.h).
+// (orchestrator/run_resources.h), and the study ends with where its time went.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -43,12 +43,23 @@ class SweepCacheCli : public ::testing::Test {
 };
 std::string SweepCacheCli::dir_;
 
-TEST_F(SweepCacheCli, ThreeRunsOnOneModelLoadItOnce) {
+TEST_F(SweepCacheCli, ThreeRunsOnOneModelLoadItOnceAndTheStudyPrintsItsTimeSplit) {
   const auto r = run_statetune(fmt::format("sweep {0}/three.yaml --out {0}/three.h5", dir_));
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(count(r.output, "(cached for the next runs)"), 1u) << r.output;
   EXPECT_EQ(count(r.output, "reused from an earlier run of this process"), 2u) << r.output;
-  EXPECT_EQ(count(r.output, "cache: dropped"), 0u) << r.output;
+  EXPECT_NE(r.output.find("cache: models 1 read, 2 reused; vocabularies 1 read, 2 reused; data sets 1 read, 2 reused; "
+                          "0 dropped"),
+            std::string::npos)
+      << r.output;
+  // One line, each phase with its seconds and share of the wall time.
+  const size_t split = r.output.find("time split over 3 run(s), 1 group(s) x ");
+  ASSERT_NE(split, std::string::npos) << r.output;
+  const std::string line = r.output.substr(split, r.output.find('\n', split) - split);
+  for (const char* phase : {"load ", "calibration ", "eval before ", "steps ", "save ", "eval after ", "results file ",
+                            "other "})
+    EXPECT_NE(line.find(phase), std::string::npos) << phase << " missing in: " << line;
+  EXPECT_EQ(line.find("tts questions"), std::string::npos) << line;
 }
 
 TEST_F(SweepCacheCli, ACapOfZeroReadsTheModelForEveryRunAndSaysWhatItDropped) {
@@ -61,6 +72,8 @@ TEST_F(SweepCacheCli, ACapOfZeroReadsTheModelForEveryRunAndSaysWhatItDropped) {
   // After each run: its model, vocabulary and data, each with its size.
   EXPECT_EQ(count(r.output, "cache: dropped model "), 3u) << r.output;
   EXPECT_EQ(count(r.output, "over the cache's 0 MiB"), 9u) << r.output;
+  EXPECT_NE(r.output.find("cache: models 3 read, 0 reused"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("9 dropped to stay under 0 MiB per process"), std::string::npos) << r.output;
 }
 
 }  // namespace

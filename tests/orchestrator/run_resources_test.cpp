@@ -1,5 +1,6 @@
 // What a study's runs share in one process (orchestrator/run_resources.h): the model, the
-// vocabulary and the tokenized data are read once while their files are unchanged.
+// vocabulary and the tokenized data are read once while their files are unchanged, and a run's
+// report says where its time went.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,6 +17,8 @@
 #include "statetune/workers/checkpoint.h"
 #include "statetune/workers/communicator.h"
 #include "statetune/workers/init_model.h"
+#include "study_times.h"
+#include "sweep_messages.h"
 #include "test_paths.h"
 #include "workers/small_config.h"
 
@@ -122,14 +125,21 @@ TEST(RunResources, ABenchmarksSeedMattersOnlyWithFewShotExamples) {
   EXPECT_EQ(orch::shared_run_examples(spec, *tok).get(), one_shot.get());
 }
 
-TEST(RunResources, TheSecondRunOfAProcessReusesTheModel) {
+TEST(RunResources, ARunReportsWhereItsTimeWentAndTheSecondRunReusesTheModel) {
   const sweeps::RunSpec spec = tiny_run("resources_run");
   statetune::workers::LocalCommunicator group;
   std::vector<std::string> notes;
   orch::RunControl control;
   control.note = [&](const std::string& line) { notes.push_back(line); };
+  const orch::RunTimes before = orch::study_times();
   const orch::RunReport first = orch::execute_run(spec, group, control);
   ASSERT_EQ(first.status, statetune::results::RunStatus::kDone) << first.message;
+  const orch::RunTimes& t = first.times;
+  for (double s : {t.load, t.calibration, t.eval_before, t.steps, t.save, t.eval_after}) EXPECT_GT(s, 0);
+  EXPECT_EQ(t.guide_text, 0);
+  EXPECT_EQ(t.questions, 0);
+  EXPECT_LE(t.load + t.calibration + t.eval_before + t.steps + t.save + t.eval_after, first.seconds);
+  EXPECT_NEAR(orch::study_times().steps - before.steps, t.steps, 1e-9);
 
   sweeps::RunSpec second = spec;
   second.seed = 1;
@@ -141,6 +151,20 @@ TEST(RunResources, TheSecondRunOfAProcessReusesTheModel) {
   }
   EXPECT_EQ(loaded, 1u);
   EXPECT_EQ(reused, 1u);
+}
+
+TEST(RunResources, ARunsTimesTravelFromAGroupLeaderToRankZero) {
+  orch::RunReport r;
+  r.times = {1.5, 0.25, 2, 3, 4, 0.125, 5, 6};
+  const orch::RunReport back = orch::report_from_json(orch::to_json(r));
+  EXPECT_EQ(back.times.load, 1.5);
+  EXPECT_EQ(back.times.guide_text, 0.25);
+  EXPECT_EQ(back.times.calibration, 2);
+  EXPECT_EQ(back.times.eval_before, 3);
+  EXPECT_EQ(back.times.steps, 4);
+  EXPECT_EQ(back.times.save, 0.125);
+  EXPECT_EQ(back.times.eval_after, 5);
+  EXPECT_EQ(back.times.questions, 6);
 }
 
 }  // namespace

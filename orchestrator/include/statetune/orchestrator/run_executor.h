@@ -38,6 +38,19 @@ struct RunControl {
   bool state_in_report = false;
 };
 
+// Where a run's time went on this rank, in seconds. The phases follow one another; what is
+// left of RunReport::seconds (checks, gathering the report) is in none of them.
+struct RunTimes {
+  double load = 0;         // tokenizer, model, data, guide, start states: read, or found in the process's cache
+  double guide_text = 0;   // the guide writing its text after each training question (guide_generate_tokens)
+  double calibration = 0;  // the tuner's set-up: the kernel read-out's calibration (kernel, dbp), init: prompt
+  double eval_before = 0;
+  double steps = 0;        // tuning, its checkpoints included
+  double save = 0;         // the tuned state file and the report's copy of the state
+  double eval_after = 0;
+  double questions = 0;    // method tts: adapting to, answering and scoring each question
+};
+
 struct RunReport {
   results::RunStatus status = results::RunStatus::kDone;  // done, diverged or interrupted
   std::string message;                  // why it diverged / was interrupted
@@ -54,6 +67,7 @@ struct RunReport {
   bool baseline_reused = false;
   int64_t resumed_from = -1;            // the step a resumed run continued at, else -1
   double seconds = 0;
+  RunTimes times;
 };
 
 // Throws statetune::Error for bad input (missing files, malformed data); a run that diverges
