@@ -125,7 +125,7 @@ std::shared_ptr<const workers::Rwkv7Model> shared_model(const std::string& path,
 
 std::shared_ptr<const data::Tokenizer> shared_tokenizer(const std::string& vocab_path) {
   const std::string file = canonical(vocab_path);
-  // The token strings and the trie: about three times the file (measured on the real vocabulary).
+  // The token strings (about the file) and the trie (about 2 MB for the real 1.1 MB file, tokenizer.h).
   const int64_t estimate = 3 * file_bytes(file);
   return process_cache().get<data::Tokenizer>("vocab|" + file, "vocabulary " + file, estimate, [&] {
     return ResourceCache::Loaded{std::make_shared<const data::Tokenizer>(data::Tokenizer::load(vocab_path)), estimate,
