@@ -9,7 +9,7 @@
 
 #include <map>
 
-#include "../src/mpi_check.h"
+#include "comm/mpi_check.h"
 #include "statetune/common/error.h"
 #include "statetune/orchestrator/mpi_communicator.h"
 

@@ -17,8 +17,8 @@
 #include "statetune/workers/checkpoint.h"
 #include "statetune/workers/communicator.h"
 #include "statetune/workers/init_model.h"
-#include "study_times.h"
-#include "sweep_messages.h"
+#include "run/run_times.h"
+#include "study/sweep_messages.h"
 #include "test_paths.h"
 #include "workers/small_config.h"
 
@@ -131,7 +131,7 @@ TEST(RunResources, ARunReportsWhereItsTimeWentAndTheSecondRunReusesTheModel) {
   std::vector<std::string> notes;
   orch::RunControl control;
   control.note = [&](const std::string& line) { notes.push_back(line); };
-  const orch::RunTimes before = orch::study_times();
+  const orch::RunTimes before = orch::process_times().sums;
   const orch::RunReport first = orch::execute_run(spec, group, control);
   ASSERT_EQ(first.status, statetune::results::RunStatus::kDone) << first.message;
   const orch::RunTimes& t = first.times;
@@ -139,7 +139,7 @@ TEST(RunResources, ARunReportsWhereItsTimeWentAndTheSecondRunReusesTheModel) {
   EXPECT_EQ(t.guide_text, 0);
   EXPECT_EQ(t.questions, 0);
   EXPECT_LE(t.load + t.calibration + t.eval_before + t.steps + t.save + t.eval_after, first.seconds);
-  EXPECT_NEAR(orch::study_times().steps - before.steps, t.steps, 1e-9);
+  EXPECT_NEAR(orch::process_times().sums.steps - before.steps, t.steps, 1e-9);
 
   sweeps::RunSpec second = spec;
   second.seed = 1;

@@ -1,4 +1,4 @@
-#include "study_times.h"
+#include "study/study_times.h"
 
 #include <algorithm>
 #include <array>
@@ -9,19 +9,17 @@
 
 #include <fmt/format.h>
 
-#include "mpi_check.h"
+#include "comm/mpi_check.h"
 #include "statetune/common/timer.h"
+#include "run/run_times.h"
 #include "statetune/orchestrator/run_resources.h"
-#include "sweep_coordinator.h"
+#include "study/sweep_coordinator.h"
 
 namespace statetune::orchestrator {
 namespace {
 
 // The study's wall time is the process's: from start-up (MPI_Init, the sweep's expansion) on.
 const Timer g_since_start;
-std::mutex g_mu;
-RunTimes g_times;
-double g_runs = 0;
 
 // The phases in the order a run goes through them, with the names the split prints.
 struct Phase {
@@ -42,25 +40,14 @@ constexpr std::array<std::pair<const char*, const char*>, 4> kKinds{
 
 }  // namespace
 
-void add_to_study_times(const RunTimes& times) {
-  std::lock_guard<std::mutex> lock(g_mu);
-  for (const Phase& p : kPhases) g_times.*p.seconds += times.*p.seconds;
-  g_runs += 1;
-}
-
-RunTimes study_times() {
-  std::lock_guard<std::mutex> lock(g_mu);
-  return g_times;
-}
-
 void print_study_time_split(int groups, bool group_leader, const SweepCoordinator* coordinator) {
   const double wall_seconds = g_since_start.seconds();
   // One vector of sums: runs, the phases, rank 0's results file, then loads/hits/evictions per kind.
   std::vector<double> mine;
   {
-    std::lock_guard<std::mutex> lock(g_mu);
-    mine.push_back(g_runs);
-    for (const Phase& p : kPhases) mine.push_back(g_times.*p.seconds);
+    const ProcessTimes mine_so_far = process_times();
+    mine.push_back(mine_so_far.runs);
+    for (const Phase& p : kPhases) mine.push_back(mine_so_far.sums.*p.seconds);
   }
   // The coordinator's own cost (results file commits, messages) over every run it dealt.
   mine.push_back(coordinator ? coordinator->overhead_ms_per_run() / 1e3 *

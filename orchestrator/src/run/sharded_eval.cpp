@@ -1,4 +1,4 @@
-#include "sharded_eval.h"
+#include "run/sharded_eval.h"
 
 #include <nlohmann/json.hpp>
 #include <ATen/core/grad_mode.h>

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sharded_eval.h"
+#include "run/sharded_eval.h"
 #include "statetune/orchestrator/placement.h"
 #include "statetune/orchestrator/run_setup.h"
 #include "statetune/sweeps/run_spec.h"

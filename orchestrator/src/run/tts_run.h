@@ -4,7 +4,9 @@
 // it and scored by the benchmark's rules, and the copy is discarded. The report holds, per
 // benchmark, the student before TTS, after TTS and the guide's own accuracy on the same items,
 // with the guide tokens, tuning steps and wall time per question next to plain evaluation's.
-#include "statetune/orchestrator/run_executor.h"
+#include "statetune/orchestrator/run_report.h"
+#include "statetune/sweeps/run_spec.h"
+#include "statetune/workers/communicator.h"
 
 namespace statetune::orchestrator {
 

@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <memory>
 
-#include "baseline_memo.h"
-#include "sharded_eval.h"
-#include "study_times.h"
-#include "tts_run.h"
+#include "run/baseline_memo.h"
+#include "run/sharded_eval.h"
+#include "run/run_times.h"
+#include "run/tts_run.h"
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
 #include "statetune/orchestrator/run_resources.h"
@@ -199,11 +199,11 @@ RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group,
     // tts times its loading; the rest of its time is the questions'.
     if (spec.method == sweeps::Method::kTts) times.questions = std::max(0.0, report.seconds - times.load);
     report.times = times;
-    add_to_study_times(times);
+    add_to_process_times(times);
     process_cache().trim();  // the run has let go of its model and data: back under the cap
     return report;
   } catch (...) {
-    add_to_study_times(times);
+    add_to_process_times(times);
     process_cache().trim();
     throw;
   }

@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "mpi_check.h"
+#include "comm/mpi_check.h"
 
 namespace statetune::orchestrator {
 namespace {

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "guide_questions.h"
+#include "run/guide_questions.h"
 #include "statetune/common/error.h"
 #include "statetune/data/guide_traces.h"
 #include "statetune/sweeps/run_config.h"

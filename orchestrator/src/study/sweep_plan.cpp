@@ -1,4 +1,4 @@
-#include "sweep_plan.h"
+#include "study/sweep_plan.h"
 
 #include <regex>
 

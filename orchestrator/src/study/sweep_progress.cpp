@@ -1,4 +1,4 @@
-#include "sweep_progress.h"
+#include "study/sweep_progress.h"
 
 #include <unistd.h>
 

@@ -21,7 +21,7 @@
 #include "statetune/results/study_reader.h"
 #include "statetune/results/study_writer.h"
 #include "statetune/sweeps/sweep.h"
-#include "study_paths.h"
+#include "cli/study_paths.h"
 
 namespace statetune::orchestrator {
 namespace {

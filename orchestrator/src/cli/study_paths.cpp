@@ -1,4 +1,4 @@
-#include "study_paths.h"
+#include "cli/study_paths.h"
 
 #include <filesystem>
 #include <set>

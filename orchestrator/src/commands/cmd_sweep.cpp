@@ -19,14 +19,14 @@
 #include "statetune/results/study_reader.h"
 #include "statetune/results/study_writer.h"
 #include "statetune/sweeps/sweep.h"
-#include "mpi_check.h"
-#include "stop_signals.h"
-#include "study_paths.h"
-#include "study_times.h"
-#include "sweep_coordinator.h"
-#include "baseline_memo.h"
-#include "sweep_messages.h"
-#include "sweep_plan.h"
+#include "comm/mpi_check.h"
+#include "cli/stop_signals.h"
+#include "cli/study_paths.h"
+#include "study/study_times.h"
+#include "study/sweep_coordinator.h"
+#include "run/baseline_memo.h"
+#include "study/sweep_messages.h"
+#include "study/sweep_plan.h"
 
 namespace statetune::orchestrator {
 namespace {

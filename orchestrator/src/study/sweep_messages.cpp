@@ -1,8 +1,8 @@
-#include "sweep_messages.h"
+#include "study/sweep_messages.h"
 
 #include <cmath>
 
-#include "mpi_check.h"
+#include "comm/mpi_check.h"
 
 namespace statetune::orchestrator {
 namespace {

@@ -1,12 +1,12 @@
-#include "tts_run.h"
+#include "run/tts_run.h"
 
 #include <fmt/format.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "guide_questions.h"
-#include "sharded_eval.h"
+#include "run/guide_questions.h"
+#include "run/sharded_eval.h"
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
 #include "statetune/data/eval_records.h"

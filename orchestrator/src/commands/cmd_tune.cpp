@@ -13,7 +13,7 @@
 #include "statetune/orchestrator/placement.h"
 #include "statetune/orchestrator/run_executor.h"
 #include "statetune/sweeps/run_config.h"
-#include "stop_signals.h"
+#include "cli/stop_signals.h"
 
 namespace statetune::orchestrator {
 namespace {

@@ -28,7 +28,7 @@
 #include "statetune/orchestrator/study_identity.h"
 #include "statetune/results/study_writer.h"
 #include "statetune/sweeps/sweep.h"
-#include "sweep_plan.h"
+#include "study/sweep_plan.h"
 
 namespace statetune::orchestrator {
 namespace {

@@ -16,8 +16,8 @@
 #include "statetune/orchestrator/run_executor.h"
 #include "statetune/results/study_writer.h"
 #include "statetune/sweeps/sweep.h"
-#include "sweep_plan.h"
-#include "sweep_progress.h"
+#include "study/sweep_plan.h"
+#include "study/sweep_progress.h"
 
 namespace statetune::orchestrator {
 

@@ -1,10 +1,10 @@
-#include "sweep_coordinator.h"
+#include "study/sweep_coordinator.h"
 
 #include <fmt/format.h>
 
 #include "statetune/common/log.h"
 #include "statetune/common/timer.h"
-#include "sweep_messages.h"
+#include "study/sweep_messages.h"
 
 namespace statetune::orchestrator {
 

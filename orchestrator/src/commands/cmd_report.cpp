@@ -27,10 +27,10 @@ constexpr const char* kPython = "/usr/bin/python3";
 constexpr const char* kPythonPackages = "apt install python3 python3-matplotlib python3-pandas python3-h5py python3-numpy";
 
 // The folder holding results/python: $STATETUNE_PYTHON_DIR, else the source tree this binary
-// was built from (this file is <source>/orchestrator/src/cmd_report.cpp).
+// was built from (orchestrator/CMakeLists.txt defines STATETUNE_PYTHON_DIR_DEFAULT).
 std::string python_dir() {
   if (const char* dir = std::getenv("STATETUNE_PYTHON_DIR"); dir != nullptr && *dir != '\0') return dir;
-  return (std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "results" / "python").string();
+  return STATETUNE_PYTHON_DIR_DEFAULT;
 }
 
 struct ProcessResult {

@@ -1,4 +1,4 @@
-#include "baseline_memo.h"
+#include "run/baseline_memo.h"
 
 #include <sys/stat.h>
 

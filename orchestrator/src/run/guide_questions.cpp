@@ -1,4 +1,4 @@
-#include "guide_questions.h"
+#include "run/guide_questions.h"
 
 namespace statetune::orchestrator {
 namespace {

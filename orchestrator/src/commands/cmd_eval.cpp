@@ -14,7 +14,7 @@
 #include "statetune/data/tokenizer.h"
 #include "statetune/orchestrator/commands.h"
 #include "statetune/orchestrator/placement.h"
-#include "item_progress.h"
+#include "cli/item_progress.h"
 #include "statetune/orchestrator/model_inputs.h"
 #include "statetune/workers/evaluator.h"
 

@@ -31,8 +31,8 @@
 #include "statetune/orchestrator/commands.h"
 #include "statetune/orchestrator/placement.h"
 #include "statetune/workers/host_device.h"
-#include "item_progress.h"
-#include "guide_questions.h"
+#include "cli/item_progress.h"
+#include "run/guide_questions.h"
 #include "statetune/workers/generation.h"
 #include "statetune/workers/rwkv7_model.h"
 

@@ -3,16 +3,11 @@
 // steps, saving), summed over the runs of every rank group, and rank 0's results file, printed
 // once at the end of a sweep with the process caches' reads, so that a slow study shows what
 // to speed up.
-#include "statetune/orchestrator/run_executor.h"
+#include "statetune/orchestrator/run_report.h"
 
 namespace statetune::orchestrator {
 
 class SweepCoordinator;
-
-// Adds a run's phases to this process's sums (execute_run: every run, also one that throws).
-void add_to_study_times(const RunTimes& times);
-// This process's sums so far.
-RunTimes study_times();
 
 // Rank 0 prints the split on stdout: seconds and % of (groups x the wall time since the process
 // started) per phase, the results file, what is left (start-up, waiting for work), and the
