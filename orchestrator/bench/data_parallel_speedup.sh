@@ -8,15 +8,14 @@ set -euo pipefail
 build="${1:-build}"
 steps="${2:-12}"
 bin="$(cd "$build" && pwd)/orchestrator/statetune"
+here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 cd "$work"
+python3 "$here/byte_vocab.py" vocab.txt
 python3 - <<'PY'
 import json
-with open("vocab.txt", "w") as f:
-    for b in range(256):
-        f.write("%d b'\\x%02x' 1\n" % (b + 1, b))
 with open("train.jsonl", "w") as f:
     for i in range(64):
         ctx = "Question %d: " % i + " ".join("word%d" % ((i * 7 + j) % 50) for j in range(60))

@@ -22,6 +22,7 @@ struct StudyReader::Impl {
   // Format 2: the journal's catalog of every run's small fields. Format 1 files hold their
   // runs as groups inside the file (read one by one).
   std::optional<Catalog> catalog;
+  bool full = true;  // the catalog keeps axes, config and summaries (ReadDetail::kFull)
 
   // A run's group and the file to name in errors: its own file (format 2) or the study's.
   struct Run {
@@ -52,15 +53,17 @@ struct StudyReader::Impl {
   }
 };
 
-StudyReader StudyReader::open(const std::string& path) {
+StudyReader StudyReader::open(const std::string& path, ReadDetail detail) {
   Handle file = open_read_only(path);
   StudyHeader header = read_header(path, file.get());
   std::optional<Catalog> catalog;
   if (header.format_version >= 2) {
-    catalog = read_catalog(journal_path(path));
+    catalog = read_catalog(journal_path(path),
+                           detail == ReadDetail::kFull ? CatalogDetail::kFull : CatalogDetail::kStatusOnly);
     if (catalog->last_time > header.updated) header.updated = catalog->last_time;
   }
-  return StudyReader(std::make_unique<Impl>(Impl{path, std::move(file), std::move(header), std::move(catalog)}));
+  return StudyReader(std::make_unique<Impl>(
+      Impl{path, std::move(file), std::move(header), std::move(catalog), detail == ReadDetail::kFull}));
 }
 
 StudyReader::StudyReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -128,7 +131,7 @@ std::vector<StepRecord> StudyReader::metrics(const std::string& hash) const {
 std::vector<EvalMetric> StudyReader::eval_summary(const std::string& hash) const {
   if (impl_->catalog) {
     const CatalogEntry& entry = impl_->entry(hash);
-    if (entry.has_summary) return entry.summary;
+    if (entry.has_summary && impl_->full) return entry.summary;
   }
   const Impl::Run run = impl_->run(hash);
   return read_eval(run.path, run.object.get());

@@ -27,7 +27,7 @@ constexpr const char* kNew = "new";
 // hash -> status of every run in an existing study file (statuses only: cheap for 10,000 runs).
 std::unordered_map<std::string, std::string> statuses_in(const std::string& path) {
   std::unordered_map<std::string, std::string> out;
-  for (const auto& [hash, status] : results::StudyReader::open(path).statuses())
+  for (const auto& [hash, status] : results::StudyReader::open(path, results::ReadDetail::kStatus).statuses())
     out.emplace(hash, std::string(results::to_string(status)));
   return out;
 }

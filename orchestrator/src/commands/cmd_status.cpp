@@ -53,7 +53,7 @@ StudyState read_study(const cluster::StudyFiles& files) {
     }
   }
   for (const auto& path : state.files) {
-    const results::StudyReader reader = results::StudyReader::open(path);
+    const results::StudyReader reader = results::StudyReader::open(path, results::ReadDetail::kStatus);
     const results::StudyHeader header = reader.header();
     if (state.name.empty()) {
       state.name = header.info.name;

@@ -54,7 +54,7 @@ void set_default_checkpoints(sweeps::Sweep& sweep, const std::string& out) {
 
 std::map<std::string, results::RunStatus> existing_statuses(const std::string& out) {
   if (!std::filesystem::exists(out)) return {};
-  return results::StudyReader::open(out).statuses();
+  return results::StudyReader::open(out, results::ReadDetail::kStatus).statuses();
 }
 
 // --comm nccl all-reduces GPU tensors: a run on the CPU is refused.

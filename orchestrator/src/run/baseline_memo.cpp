@@ -94,7 +94,7 @@ std::string baseline_key(const sweeps::RunSpec& spec, const Placement& placement
 
 std::map<std::string, BaselineMemo::Entry> BaselineMemo::in_study(const std::string& path) {
   std::map<std::string, Entry> out;
-  const results::StudyReader reader = results::StudyReader::open(path);
+  const results::StudyReader reader = results::StudyReader::open(path, results::ReadDetail::kStatus);
   for (const results::RunInfo& run : reader.runs()) {
     if (run.status != results::RunStatus::kDone || run.baseline.empty() || out.count(run.baseline)) continue;
     Entry entry;

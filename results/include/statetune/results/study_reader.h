@@ -12,10 +12,15 @@
 
 namespace statetune::results {
 
+// What runs() holds: kFull, every run's axes and flattened config too (report); kStatus, its
+// hash, method, status and attempt fields only (plan, status, resume): less to build for a
+// study of thousands of runs.
+enum class ReadDetail { kFull, kStatus };
+
 class StudyReader {
  public:
   // Errors are one line naming the file: missing, not HDF5, not a study, newer format.
-  static StudyReader open(const std::string& path);
+  static StudyReader open(const std::string& path, ReadDetail detail = ReadDetail::kFull);
 
   StudyReader(StudyReader&&) noexcept;
   StudyReader& operator=(StudyReader&&) noexcept;
