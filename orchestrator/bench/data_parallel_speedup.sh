@@ -7,13 +7,8 @@
 set -euo pipefail
 build="${1:-build}"
 steps="${2:-12}"
-bin="$(cd "$build" && pwd)/orchestrator/statetune"
-here="$(cd "$(dirname "$0")" && pwd)"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/bench_work.sh"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-cd "$work"
-python3 "$here/byte_vocab.py" vocab.txt
 python3 - <<'PY'
 import json
 with open("train.jsonl", "w") as f:

@@ -9,12 +9,7 @@ set -euo pipefail
 build="${1:-build}"
 n1="${2:-20}"
 n2="${3:-200}"
-bin="$(cd "$build" && pwd)/orchestrator/statetune"
-here="$(cd "$(dirname "$0")" && pwd)"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-python3 "$here/byte_vocab.py" vocab.txt
+source "$(dirname "$0")/bench_work.sh"
 python3 - <<'PY'
 import json
 with open("train.jsonl", "w") as f:
