@@ -1,38 +1,30 @@
 #include "run/baseline_memo.h"
 
-#include <sys/stat.h>
-
 #include <cmath>
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
 #include "statetune/common/hash.h"
+#include "statetune/orchestrator/resource_cache.h"
 #include "statetune/results/study_reader.h"
 
 namespace statetune::orchestrator {
 namespace {
 
-// FNV-1a, continued over more bytes (common/hash.h's, one piece at a time).
+// FNV-1a (common/hash.h) over a sequence of pieces, each followed by its length so that
+// ("ab", "c") and ("a", "bc") differ.
 class Fingerprint {
  public:
   void add(std::string_view bytes) {
-    for (const char c : bytes) {
-      hash_ ^= static_cast<unsigned char>(c);
-      hash_ *= 0x100000001b3ull;
-    }
-    add_length(bytes.size());
+    hash_ = fnv1a64(bytes, hash_);
+    const std::uint64_t n = bytes.size();
+    hash_ = fnv1a64(std::string_view(reinterpret_cast<const char*>(&n), sizeof(n)), hash_);
   }
-  void add_length(std::size_t n) {
-    for (int i = 0; i < 8; ++i) {
-      hash_ ^= (n >> (8 * i)) & 0xff;
-      hash_ *= 0x100000001b3ull;
-    }
-  }
+  // A file by its path and what the process cache keys it on (size, mtime, device, inode).
   void add_file(const std::string& path) {
-    struct stat st {};
     add(path);
-    if (::stat(path.c_str(), &st) == 0) add(fmt::format("{}:{}.{}", st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec));
+    add(file_signature(path));
   }
   // Undefined tensors count as such; defined ones by dtype, shape and bytes (one host copy).
   void add_tensor(const at::Tensor& t) {
@@ -44,7 +36,7 @@ class Fingerprint {
   std::string hex() const { return hex16(hash_); }
 
  private:
-  std::uint64_t hash_ = 0xcbf29ce484222325ull;
+  std::uint64_t hash_ = kFnv1a64Basis;
 };
 
 // JSON has no NaN (a metric that was not measured): null.

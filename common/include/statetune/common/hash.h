@@ -10,8 +10,10 @@
 
 namespace statetune {
 
-constexpr std::uint64_t fnv1a64(std::string_view bytes) {
-  std::uint64_t hash = 0xcbf29ce484222325ull;  // the FNV-1a 64-bit offset basis
+inline constexpr std::uint64_t kFnv1a64Basis = 0xcbf29ce484222325ull;  // the FNV-1a 64-bit offset basis
+
+// `hash`: where an earlier call left off, to hash a sequence of pieces as one.
+constexpr std::uint64_t fnv1a64(std::string_view bytes, std::uint64_t hash = kFnv1a64Basis) {
   for (const char c : bytes) {
     hash ^= static_cast<unsigned char>(c);
     hash *= 0x100000001b3ull;  // the FNV 64-bit prime
