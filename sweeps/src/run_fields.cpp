@@ -152,8 +152,12 @@ FieldSpec guide_source_key(std::string key, std::string description) {
 std::vector<RunField> make_run_fields() {
   using F = FieldSpec;
   return {
-      bind(&RunSpec::model, F("model", "the frozen RWKV-7 checkpoint (.pth or .safetensors)").path().required()),
-      bind(&RunSpec::vocab, F("vocab", "the RWKV World tokenizer vocabulary").path().required()),
+      bind(&RunSpec::model, F("model", "the frozen RWKV-7 checkpoint (.pth or .safetensors) or a fetched model's name")
+                                 .path_or_name()
+                                 .required()),
+      bind(&RunSpec::vocab, F("vocab", "the RWKV World tokenizer vocabulary, or rwkv-world-vocab (fetched)")
+                                 .path_or_name()
+                                 .required()),
       bind(&RunSpec::output, F("output", "where the tuned state file is written (tune: required; sweep: without it the state is stored in the study only)").path().not_in_hash()),
       bind(&RunSpec::name, F("name", "a label for the run").not_in_hash()),
 
@@ -213,7 +217,8 @@ std::vector<RunField> make_run_fields() {
       bind(&RunSpec::checkpoint, F("checkpoint", "checkpoint file, resumed from when it exists").path().not_in_hash()),
 
       bind(&RunSpec::target, F("target", "what the loss matches: gold labels, or a guide's distribution")),
-      bind(&RunSpec::guide, guide_source_key("guide", "the guide model; empty: the model itself reading guide_prefix").path()),
+      bind(&RunSpec::guide, guide_source_key("guide", "the guide model (a file or a fetched name); empty: the model itself reading guide_prefix")
+                                .path_or_name()),
       bind(&RunSpec::guide_traces,
            guide_source_key("guide_traces", "a guide-trace file (JSONL: id, text, optional logprobs) instead of a guide model")
                .path()),
@@ -244,8 +249,21 @@ std::vector<RunField> make_run_fields() {
                })),
 
       bind(&DataSpec::benchmark, F("benchmark", "the task and its file format").required()),
-      bind(&DataSpec::train, F("train", "training examples").path().required()),
-      bind(&DataSpec::eval, F("eval", "evaluation examples; empty: no evaluation").path()),
+      // A named benchmark without paths is the split `statetune fetch` put in its cache, as
+      // lm-evaluation-harness uses it (README, "Fetching models and benchmarks").
+      bind(&DataSpec::train, F("train", "training examples; a named benchmark without it: its fetched split")
+                                 .path()
+                                 .required()
+                                 .applies_when("benchmark jsonl, or given", [](const ConfigValues& v) {
+                                   return is(v, "data.benchmark", "jsonl") || given(v, "data.train");
+                                 })),
+      bind(&DataSpec::eval, F("eval", "evaluation examples; empty: no evaluation (with no data.train: the fetched "
+                                      "evaluation split)")
+                                .path()),
+      bind(&DataSpec::fewshot, F("fewshot", "the few-shot pool (an MMLU folder of <subject>_dev.csv); empty: beside "
+                                            "the split, or the fetched pool")
+                                   .path()
+                                   .applies_when("given", [](const ConfigValues& v) { return given(v, "data.fewshot"); })),
       bind(&DataSpec::num_fewshot, F("num_fewshot", "worked examples before each question").at_least(0)),
       bind(&DataSpec::train_limit, F("train_limit", "use at most this many training examples; 0 = all").at_least(0)),
       bind(&DataSpec::eval_limit, F("eval_limit", "use at most this many evaluation examples; 0 = all").at_least(0)),

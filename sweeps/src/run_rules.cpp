@@ -25,8 +25,10 @@ void check_run_rules(const RunSpec& run, const ConfigValues& resolved) {
              resolved.where("alpha"));
   }
   if (run.method == Method::kTts) {
-    ST_CHECK(!run.data.eval.empty(), "{}: key 'data.eval': required with method tts (its questions are adapted to)",
-             resolved.where("method"));
+    // A named benchmark without paths evaluates on its fetched split.
+    const bool fetched_split = run.data.benchmark != Benchmark::kJsonl && run.data.train.empty();
+    ST_CHECK(!run.data.eval.empty() || fetched_split,
+             "{}: key 'data.eval': required with method tts (its questions are adapted to)", resolved.where("method"));
     ST_CHECK(!run.guide.empty() || !run.guide_traces.empty() || !run.guide_prefix.empty(),
              "{}: method tts needs a guide: 'guide' (a model), 'guide_traces' (a trace file) or 'guide_prefix'",
              resolved.where("method"));

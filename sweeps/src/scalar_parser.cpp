@@ -7,6 +7,7 @@
 
 #include "statetune/common/error.h"
 #include "statetune/common/suggestion.h"
+#include "statetune/sweeps/resource_name.h"
 
 namespace statetune::sweeps {
 namespace {
@@ -69,6 +70,10 @@ Value parse_scalar(const FieldSpec& spec, const std::string& text, const std::st
     case FieldType::kString:
       return text;
     case FieldType::kPath:
+      if (spec.names_allowed && looks_like_resource_name(text) &&
+          !std::filesystem::exists(std::filesystem::path(base_dir) / text)) {
+        return text;  // a catalogue name, resolved when the run starts
+      }
       return resolve_path(text, base_dir);
     case FieldType::kBool:
       if (const auto b = to_bool(text)) return *b;

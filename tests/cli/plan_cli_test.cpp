@@ -122,7 +122,8 @@ TEST_F(PlanCli, BadInputIsAOneLineErrorNamingFileLineAndKey) {
   r = run_statetune("plan " + sweep());  // the inputs are not in the file
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.output, "statetune: error: " + sweep() +
-                          ":1: missing required key 'data.train' (training examples)\n");
+                          ":1: missing required key 'data.train' (training examples; a named benchmark without "
+                          "it: its fetched split)\n");
 
   r = run_statetune("plan " + sweep() + kInputs + " M=64");
   EXPECT_EQ(r.code, 1);

@@ -115,7 +115,7 @@ TEST(RunConfigErrors, MissingRequiredKeyNamesTheFile) {
     FAIL() << "no error";
   } catch (const statetune::Error& e) {
     EXPECT_EQ(std::string(e.what()),
-              path + ": missing required key 'model' (the frozen RWKV-7 checkpoint (.pth or .safetensors))");
+              path + ": missing required key 'model' (the frozen RWKV-7 checkpoint (.pth or .safetensors) or a fetched model's name)");
   }
   expect_file_error("model: m\nvocab: v\noutput: o\ndata: {train: t}\n", "run.yaml: missing required key 'data.benchmark'");
 }

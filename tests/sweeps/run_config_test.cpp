@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "config_files.h"
+#include "statetune/sweeps/resource_name.h"
 #include "statetune/sweeps/run_config.h"
 #include "statetune/sweeps/run_schema.h"
 
@@ -185,6 +186,41 @@ TEST(RunConfig, RelativePathsResolveAgainstTheFilesDirectory) {
   EXPECT_EQ(run.data.train, (base / "configs/d/train.jsonl").string());
   EXPECT_EQ(run.checkpoint, "/abs/c.ckpt");
   EXPECT_EQ(run.data.eval, "");  // empty stays empty: "no evaluation set"
+}
+
+TEST(RunConfig, CatalogueNamesStayAsWritten) {
+  const auto dir = temp_dir("run_names");
+  write_text(dir, "configs/local-model", "a file that looks like a name");
+  const auto path = write_text(dir, "configs/run.yaml",
+                               "model: rwkv7-world-0.1b\nvocab: rwkv-world-vocab\noutput: s.pth\n"
+                               "target: guide\nguide: local-model\n"
+                               "data: {benchmark: arc_challenge}\n");
+  const RunSpec run = load_run_file(path);
+  EXPECT_EQ(run.model, "rwkv7-world-0.1b");  // resolved from the fetch cache when the run starts
+  EXPECT_EQ(run.vocab, "rwkv-world-vocab");
+  EXPECT_TRUE(is_resource_name(run.model));
+  EXPECT_EQ(run.guide, (fs::path(dir) / "configs/local-model").string());  // a file beside the config wins
+  EXPECT_FALSE(is_resource_name(run.guide));
+  // Paths never look like names: an extension, no '-', a folder, capitals.
+  for (const char* text : {"m.pth", "model", "models/rwkv7-0.1b", "rwkv7-world.safetensors", "RWKV-x070"})
+    EXPECT_FALSE(looks_like_resource_name(text)) << text;
+  EXPECT_EQ(load_run_file(path, {"model=m-0.1b.pth"}).model, (fs::current_path() / "m-0.1b.pth").string());
+}
+
+TEST(RunConfig, ANamedBenchmarkNeedsNoPaths) {
+  const auto dir = temp_dir("run_named_benchmark");
+  const auto path = write_text(dir, "run.yaml", "model: /m.pth\nvocab: /v.txt\noutput: o.pth\ndata: {benchmark: mmlu}\n");
+  const RunSpec run = load_run_file(path);
+  EXPECT_EQ(run.data.train, "");  // the fetched splits, filled in when the run starts
+  EXPECT_EQ(run.data.eval, "");
+  EXPECT_EQ(run_canonical_text(run).find("data.train:"), std::string::npos);
+  EXPECT_EQ(run_canonical_text(run).find("data.fewshot"), std::string::npos);
+  const RunSpec with_pool = load_run_file(path, {"data.train=/t", "data.fewshot=/pool"});
+  EXPECT_NE(run_canonical_text(with_pool).find("data.fewshot: \"/pool\""), std::string::npos);
+  EXPECT_NE(run_hash(with_pool), run_hash(load_run_file(path, {"data.train=/t"})));
+  // JSONL examples have no fetched split.
+  const auto jsonl = write_text(dir, "jsonl.yaml", "model: /m.pth\nvocab: /v.txt\noutput: o.pth\ndata: {benchmark: jsonl}\n");
+  EXPECT_THROW(load_run_file(jsonl), std::exception);
 }
 
 TEST(RunConfig, OverridesWinOverTheFile) {

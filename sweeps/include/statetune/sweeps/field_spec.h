@@ -32,6 +32,10 @@ struct FieldSpec {
   std::function<bool(const ConfigValues&)> applies;
   std::string applies_doc;   // the same in words: "method: kernel, dbp"
   bool in_hash = true;       // false for keys that cannot change results (output paths, threads)
+  // A path key that also takes a catalogue name (`model: rwkv7-world-0.1b`, see
+  // resource_name.h): such a value is kept as written, and `statetune fetch`'s cache
+  // resolves it when the run starts.
+  bool names_allowed = false;
 
   FieldSpec() = default;
   FieldSpec(std::string key_, std::string description_)
@@ -40,6 +44,7 @@ struct FieldSpec {
   // Chainable modifiers, so a table of fields reads one line per key.
   FieldSpec& path() { type = FieldType::kPath; return *this; }
   FieldSpec& required() { presence = Presence::kRequired; return *this; }
+  FieldSpec& path_or_name() { type = FieldType::kPath; names_allowed = true; return *this; }
   FieldSpec& optional() { presence = Presence::kOptional; return *this; }
   FieldSpec& at_least(double v) { min = v; min_exclusive = false; return *this; }
   FieldSpec& above(double v) { min = v; min_exclusive = true; return *this; }

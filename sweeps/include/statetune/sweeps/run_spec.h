@@ -51,8 +51,9 @@ std::string_view to_string(E value) {
 // Paths are absolute (see config_reader.h). Counts are int64 as in the workers' options.
 struct DataSpec {
   Benchmark benchmark = Benchmark::kJsonl;  // required in YAML; the value here is never used
-  std::string train;                        // required
-  std::string eval;                         // "" = no evaluation set
+  std::string train;                        // required for jsonl; "" = the fetched split (named benchmarks)
+  std::string eval;                         // "" = no evaluation set (or, with train "", the fetched one)
+  std::string fewshot;                      // the few-shot pool; "" = beside the split, or the fetched one
   std::int64_t num_fewshot = 0;
   std::int64_t train_limit = 0;  // 0 = all examples
   std::int64_t eval_limit = 0;   // 0 = all examples
