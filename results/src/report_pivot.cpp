@@ -102,27 +102,68 @@ Row labels_of(const std::vector<PivotKey>& keys, const RunInfo& run) {
 
 std::string joined(const Row& values, const char* separator) { return fmt::format("{}", fmt::join(values, separator)); }
 
+// "score": each done run's headline metric, added beside its real ones.
+void add_scores(DoneMetrics& done) {
+  for (auto& [hash, metrics] : done.by_run) {
+    for (const char* name : kScoreMetrics) {
+      const auto found = metrics.find(name);
+      if (found == metrics.end()) continue;
+      EvalMetric score = found->second;
+      score.name = "score";
+      metrics.emplace("score", score);
+      done.names.insert("score");
+      break;
+    }
+  }
+}
+
+// Keys in the order first seen (as_planned) or sorted.
+class KeyOrder {
+ public:
+  explicit KeyOrder(bool as_planned) : as_planned_(as_planned) {}
+  void add(const Row& key) {
+    if (seen_.insert(key).second) order_.push_back(key);
+  }
+  std::vector<Row> keys() const {
+    if (as_planned_) return order_;
+    return std::vector<Row>(seen_.begin(), seen_.end());
+  }
+
+ private:
+  bool as_planned_;
+  std::set<Row, KeyLess> seen_{&key_less};
+  std::vector<Row> order_;
+};
+
 }  // namespace
 
 std::string format_pivot(const StudyReader& reader, const PivotOptions& options) {
   if (options.rows.empty()) fail("{}: --pivot needs at least one row key", reader.path());
   const std::vector<RunInfo> runs = reader.runs();
-  const DoneMetrics done = done_metrics(reader, runs);
+  DoneMetrics done = done_metrics(reader, runs);
+  const bool wants_score = options.value == "score" || options.value.rfind("score.", 0) == 0;
+  if (wants_score && done.names.count("score") == 0) add_scores(done);
   const PivotValue value = parse_value(options.value, done.names, reader.path());
+  if (options.with_before && value.part == Part::kGain) {
+    fail("{}: --with-before: the untuned row needs raw values: --value {}.after (or .before)", reader.path(),
+         value.metric);
+  }
   const std::vector<PivotKey> row_keys = pivot_keys(options.rows, runs, "--pivot", reader.path());
   const std::vector<PivotKey> col_keys = pivot_keys(options.cols, runs, "--cols", reader.path());
 
-  std::set<Row, KeyLess> rows(&key_less), cols(&key_less);
+  KeyOrder rows(options.as_planned), cols(options.as_planned);
   std::map<std::pair<Row, Row>, std::vector<double>> cells;
+  std::map<Row, std::vector<double>, KeyLess> before_by_col(&key_less);
   for (const auto& run : runs) {
     const auto found = done.by_run.find(run.description.hash);
     if (found == done.by_run.end()) continue;
     const auto metric = found->second.find(value.metric);
     if (metric == found->second.end()) continue;
     Row r = labels_of(row_keys, run), c = labels_of(col_keys, run);
-    rows.insert(r);
-    cols.insert(c);
+    rows.add(r);
+    cols.add(c);
     cells[{r, c}].push_back(value.of(metric->second));
+    before_by_col[c].push_back(metric->second.before);
   }
 
   Row head;
@@ -133,19 +174,30 @@ std::string format_pivot(const StudyReader& reader, const PivotOptions& options)
     Row names;
     for (const auto& k : col_keys) names.push_back(k.key);
     head.back() += " \\ " + joined(names, ",");
-    for (const auto& c : cols) head.push_back(joined(c, ","));
+    for (const auto& c : cols.keys()) head.push_back(joined(c, ","));
   }
   std::vector<Row> table{head};
-  for (const auto& r : rows) {
+  if (options.with_before) {
+    Row line(row_keys.size(), "");
+    line.front() = "(before tuning)";
+    for (const auto& c : cols.keys()) {
+      const MeanStd s = mean_std_of(before_by_col[c]);
+      line.push_back(s.n == 0 ? "-" : value.format(s.mean));
+    }
+    table.push_back(std::move(line));
+  }
+  for (const auto& r : rows.keys()) {
     Row line = r;
-    for (const auto& c : cols) {
+    for (const auto& c : cols.keys()) {
       const auto cell = cells.find({r, c});
       const MeanStd s = cell == cells.end() ? MeanStd{kMissing, kMissing, 0} : mean_std_of(cell->second);
       line.push_back(s.n == 0 ? "-" : value.format(s.mean));
     }
     table.push_back(std::move(line));
   }
-  return fmt::format("pivot: {}, mean over the done runs of each cell ('-': none)\n", value.title()) +
+  const std::string title =
+      value.metric == "score" ? value.title() + " (score: acc, or exact_match_strict for GSM8K)" : value.title();
+  return fmt::format("pivot: {}, mean over the done runs of each cell ('-': none)\n", title) +
          format_table(table);
 }
 

@@ -195,3 +195,41 @@ TEST(ReportPivotCli, PrintsTheReportThenThePivot) {
   EXPECT_NE(usage.code, 0);
   EXPECT_NE(usage.output.find("--cols requires --pivot"), std::string::npos) << usage.output;
 }
+
+// The paper's layout: methods down, benchmarks across in the sweep's order, one headline
+// score per benchmark (acc; GSM8K's strict exact match), the untuned model first.
+TEST(ReportPivot, ThePapersTableLayout) {
+  const std::string path = temp_dir("pivot_paper") + "/study.h5";
+  {
+    auto writer = StudyWriter::open(path, demo_study());
+    auto done = [&](const std::string& hash, const std::string& method, const std::string& benchmark,
+                    const std::string& metric, double before, double after) {
+      finish(writer, run_with(hash, {{"method", method}, {"data.benchmark", benchmark}}, benchmark),
+             scored({{metric, before, after}, {metric + "_other", 0, 0}}));
+    };
+    done("0000000000000001", "standard", "mmlu", "acc", 0.5, 0.625);
+    done("0000000000000002", "standard", "gsm8k", "exact_match_strict", 0.25, 0.375);
+    done("0000000000000003", "kernel", "mmlu", "acc", 0.5, 0.75);
+    done("0000000000000004", "kernel", "gsm8k", "exact_match_strict", 0.25, 0.5);
+    done("0000000000000005", "dbp", "mmlu", "acc", 0.5, 0.875);
+  }
+  const auto reader = StudyReader::open(path);
+  PivotOptions paper{{"method"}, {"data.benchmark"}, "score.after"};
+  paper.with_before = true;
+  paper.as_planned = true;
+  EXPECT_EQ(format_pivot(reader, paper),
+            "pivot: score after tuning (score: acc, or exact_match_strict for GSM8K), mean over the done runs of each "
+            "cell ('-': none)\n"
+            "method \\ data.benchmark  mmlu    gsm8k\n"
+            "(before tuning)          0.5000  0.2500\n"
+            "standard                 0.6250  0.3750\n"
+            "kernel                   0.7500  0.5000\n"
+            "dbp                      0.8750  -\n");
+  paper.as_planned = false;  // sorted
+  const std::string sorted = format_pivot(reader, paper);
+  EXPECT_NE(sorted.find("method \\ data.benchmark  gsm8k   mmlu\n"), std::string::npos) << sorted;
+  EXPECT_LT(sorted.find("\ndbp "), sorted.find("\nkernel "));
+  paper.value = "score";
+  expect_error([&] { format_pivot(reader, paper); },
+               path + ": --with-before: the untuned row needs raw values: --value score.after (or .before)");
+}

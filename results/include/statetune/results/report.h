@@ -36,9 +36,16 @@ struct PivotOptions {
   std::vector<std::string> rows;  // at least one key
   std::vector<std::string> cols;  // empty: a single column
   // "acc" (or "acc.diff"): after - before; "acc.after", "acc.before". Empty: the gain of
-  // the report's default metric (acc if present, else the first).
+  // the report's default metric (acc if present, else the first). "score" is each run's
+  // headline metric (kScoreMetrics): one row across multiple-choice benchmarks and GSM8K.
   std::string value;
+  // A first row with each column's mean "before" over its done runs: the untuned model.
+  bool with_before = false;
+  // Rows and columns in the order the study lists them (the sweep's order), not sorted.
+  bool as_planned = false;
 };
+// What "score" means, first found wins: acc (multiple choice), exact_match_strict (GSM8K).
+inline constexpr const char* kScoreMetrics[] = {"acc", "exact_match_strict"};
 std::string format_pivot(const StudyReader& reader, const PivotOptions& options);
 
 }  // namespace statetune::results
