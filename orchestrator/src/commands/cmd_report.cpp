@@ -116,7 +116,14 @@ void add_report_command(CLI::App& app) {
       ->needs(pivot);
   sub->add_option("--value", opts->pivot.value,
                   "The pivot's cells: METRIC = after - before, METRIC.after, METRIC.before (default: the gain of "
-                  "--metric)")
+                  "--metric); METRIC score: acc, or exact_match_strict for GSM8K")
+      ->needs(pivot);
+  sub->add_flag("--with-before", opts->pivot.with_before,
+                "The pivot's first row: each column's mean before tuning (the untuned model; needs a .after or "
+                ".before --value)")
+      ->needs(pivot);
+  sub->add_flag("--as-planned", opts->pivot.as_planned,
+                "The pivot's rows and columns in the sweep's order (its grid and zip lists), not sorted")
       ->needs(pivot);
   sub->add_option("--plot", opts->plot,
                   "Also draw loss curves and the metric against M and dbp_lambda to this PNG (needs " +
