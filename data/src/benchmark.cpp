@@ -33,39 +33,51 @@ bool same_file(const std::string& a, const std::string& b) {
   return fs::equivalent(a, b, ec);
 }
 
-// The pool index of `item` when the pool is the scored file, to keep an item out of its shots.
-template <typename Item>
-size_t index_in_pool(const std::vector<Item>& pool, const Item& item) {
-  for (size_t i = 0; i < pool.size(); ++i)
-    if (pool[i].source == item.source) return i;
-  return kNoExclusion;
+// lm-eval drops a drawn doc equal to the scored one (`x != doc` on the dataset's dicts): the same
+// fields, compared as the Hugging Face datasets hold them (ids only where the dataset has them).
+bool same_doc(const ArcItem& a, const ArcItem& b) {
+  return a.id == b.id && a.stem == b.stem && a.choices == b.choices && a.labels == b.labels && a.gold == b.gold;
 }
+bool same_doc(const MmluItem& a, const MmluItem& b) {
+  return a.subject == b.subject && a.question == b.question && a.choices == b.choices && a.gold == b.gold;
+}
+bool same_doc(const WinograndeItem& a, const WinograndeItem& b) {
+  return a.sentence == b.sentence && a.option1 == b.option1 && a.option2 == b.option2 && a.gold == b.gold;
+}
+bool same_doc(const Gsm8kItem& a, const Gsm8kItem& b) { return a.question == b.question && a.answer == b.answer; }
 
-// Reads the split and (if k > 0) its pool, then renders every item with its drawn shots.
+// Reads the split and (if k > 0) its pool, then renders every item with its shots, drawn as
+// lm-eval draws them (fewshot.h): one random.Random(fewshot_seed) advanced through all the
+// split's items in order, n = k (+1 when the pool is the scored split, or always for
+// `extra_draw` tasks), docs equal to the scored one dropped, the first k kept.
 template <typename Item, typename Read, typename Render>
 void render_jsonl(RenderedBenchmark& out, const std::string& data_path, const BenchmarkOptions& options, Read&& read,
-                  Render&& render) {
+                  Render&& render, bool extra_draw = false) {
   ReadResult<Item> split = read(data_path);
   absorb_skips(out, split);
   ReadResult<Item> pool;
   const auto k = static_cast<size_t>(out.num_fewshot);
+  std::vector<std::vector<size_t>> draws(split.items.size());
   if (k > 0) {
     out.fewshot_path = options.fewshot_path.empty() ? default_jsonl_pool(data_path) : options.fewshot_path;
     ST_CHECK(fs::exists(out.fewshot_path), "{}: few-shot pool not found (give it with --fewshot-data)",
              out.fewshot_path);
-    if (same_file(out.fewshot_path, data_path)) {
+    const bool pool_is_split = same_file(out.fewshot_path, data_path);
+    if (pool_is_split) {
       pool = split;
     } else {
       pool = read(out.fewshot_path);
       absorb_skips(out, pool);
     }
+    draws = lm_eval_random_draws(pool.items.size(), lm_eval_draw_size(k, pool_is_split || extra_draw),
+                                 options.fewshot_seed, split.items.size());
   }
   for (size_t i = 0; i < split.items.size(); ++i) {
+    const Item& item = split.items[i];
     std::vector<Item> shots;
-    if (k > 0)
-      for (size_t j : draw_fewshot(pool.items.size(), k, options.seed, i, index_in_pool(pool.items, split.items[i])))
-        shots.push_back(pool.items[j]);
-    render(out, split.items[i], shots);
+    for (size_t j : keep_shots(draws[i], k, [&](size_t d) { return same_doc(pool.items[d], item); }))
+      shots.push_back(pool.items[j]);
+    render(out, item, shots);
   }
 }
 
@@ -104,8 +116,11 @@ void render_mmlu_split(RenderedBenchmark& out, const std::string& data_path, con
       auto found = pool_by_subject.find(item.subject);
       ST_CHECK(found != pool_by_subject.end(), "{}: no {}_dev.csv in {} for the few-shot examples", item.source,
                item.subject, out.fewshot_path);
-      for (size_t j : first_fewshot(found->second.size(), k, index_in_pool(found->second, item)))
-        shots.push_back(found->second[j]);
+      // The first_n sampler: the first k dev items (fewshot_split dev is not test_split test).
+      const std::vector<MmluItem>& dev = found->second;
+      const std::vector<size_t> draw = first_n_draw(dev.size(), lm_eval_draw_size(k, false));
+      for (size_t j : keep_shots(draw, k, [&](size_t d) { return same_doc(dev[d], item); }))
+        shots.push_back(dev[j]);
     }
     out.mc.push_back(render_mmlu(item, shots));
   }
@@ -161,7 +176,10 @@ RenderedBenchmark load_benchmark(Benchmark benchmark, const std::string& data_pa
                                    [](RenderedBenchmark& o, const WinograndeItem& item,
                                       const std::vector<WinograndeItem>& shots) {
                                      o.mc.push_back(render_winogrande(item, shots));
-                                   });
+                                   },
+                                   // lm-eval's winogrande.yaml sets neither fewshot_split nor
+                                   // test_split: None == None, so it draws k + 1 (samplers.py).
+                                   /*extra_draw=*/true);
       break;
     }
     case Benchmark::gsm8k:

@@ -52,7 +52,7 @@ TEST(Benchmark, SameSeedGivesTheSameShotsAndTheDrawIsPerItem) {
   EXPECT_NE(a.fewshot_path.find("train.jsonl"), std::string::npos);
   for (size_t i = 0; i < a.mc.size(); ++i) EXPECT_EQ(a.mc[i].contexts, b.mc[i].contexts);
   EXPECT_NE(a.mc[0].contexts[0].substr(0, 200), a.mc[1].contexts[0].substr(0, 200));  // different draws
-  options.seed = 99;
+  options.fewshot_seed = 99;
   const RenderedBenchmark c = load_benchmark(Benchmark::arc_challenge, eval, options);
   size_t differing = 0;
   for (size_t i = 0; i < a.mc.size(); ++i) differing += a.mc[i].contexts != c.mc[i].contexts;

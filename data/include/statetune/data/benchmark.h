@@ -22,7 +22,13 @@ int default_num_fewshot(Benchmark benchmark);
 
 struct BenchmarkOptions {
   int num_fewshot = -1;  // -1: default_num_fewshot
-  uint64_t seed = 1234;  // few-shot draw (ARC, WinoGrande, GSM8K; MMLU takes the first k)
+  // The few-shot draw's seed: lm-eval's fewshot_random_seed (default 1234), one
+  // random.Random(fewshot_seed) per benchmark advanced item after item (fewshot.h). ARC,
+  // WinoGrande, GSM8K; MMLU takes the first k. Independent of the run's training seed.
+  uint64_t fewshot_seed = 1234;
+  // Not read any more (was the draw's seed before fewshot_seed). Kept only so callers that still
+  // set it compile until they move to fewshot_seed; to be removed.
+  uint64_t seed = 1234;
   ReadOptions read;
   // Where the few-shot pool is. Empty: for a JSONL split, "train.jsonl" in the same folder; for
   // MMLU, the <subject>_dev.csv files in the data folder, or else in its sibling "train" or
