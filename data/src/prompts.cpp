@@ -1,5 +1,8 @@
 #include "statetune/data/prompts.h"
 
+#include <cstdint>
+#include <utility>
+
 #include "statetune/data/mmlu_reader.h"
 
 namespace statetune::data {
@@ -38,11 +41,48 @@ std::string fewshot_prefix(const std::vector<Item>& shots, Shot&& shot_text) {
 
 }  // namespace
 
+namespace {
+
+// Python's str.isspace() code points (Objects/unicodectype.c, _PyUnicode_IsWhitespace).
+bool is_python_space(uint32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+// The code point whose UTF-8 encoding starts at text[i] and its byte length; a byte that does
+// not start a well-formed sequence is returned alone as a non-space (0xFFFFFFFF).
+std::pair<uint32_t, size_t> decode_at(const std::string& text, size_t i) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  if (lead < 0x80) return {lead, 1};
+  const size_t width = (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 0;
+  if (width == 0 || i + width > text.size()) return {0xFFFFFFFFu, 1};
+  uint32_t c = lead & (0x7F >> width);
+  for (size_t k = 1; k < width; ++k) {
+    const auto b = static_cast<unsigned char>(text[i + k]);
+    if ((b & 0xC0) != 0x80) return {0xFFFFFFFFu, 1};
+    c = (c << 6) | (b & 0x3F);
+  }
+  return {c, width};
+}
+
+}  // namespace
+
 std::string strip(const std::string& text) {
-  const char* ws = " \t\n\r\v\f";
-  const size_t begin = text.find_first_not_of(ws);
-  if (begin == std::string::npos) return "";
-  return text.substr(begin, text.find_last_not_of(ws) - begin + 1);
+  size_t begin = 0;
+  while (begin < text.size()) {
+    const auto [c, width] = decode_at(text, begin);
+    if (!is_python_space(c)) break;
+    begin += width;
+  }
+  size_t end = text.size();
+  while (end > begin) {
+    size_t start = end - 1;  // back to the lead byte of the last code point (at most 3 continuation bytes)
+    while (start > begin && end - start < 4 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
+    const auto [c, width] = decode_at(text, start);
+    if (start + width != end || !is_python_space(c)) break;
+    end = start;
+  }
+  return text.substr(begin, end - begin);
 }
 
 McRequest render_arc(const ArcItem& item, const std::vector<ArcItem>& shots) {

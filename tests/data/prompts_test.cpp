@@ -156,4 +156,18 @@ TEST(Prompts, Utf8LengthCountsCharactersLikePython) {
   EXPECT_EQ(utf8_length("\xff" "a"), 2u);  // an invalid byte counts alone
 }
 
+TEST(Prompts, StripIsPythonsStrOnUnicodeWhitespace) {
+  // Expected values are Python's: "...".strip() (lm-eval's question.strip() and the WinoGrande
+  // target's .strip()).
+  EXPECT_EQ(strip(" \t\n\r\v\fx y\n "), "x y");
+  EXPECT_EQ(strip("\x1c\x1d\x1e\x1fx\x1f"), "x");
+  EXPECT_EQ(strip("\u00a0Which one?\u00a0"), "Which one?");           // no-break space
+  EXPECT_EQ(strip("\u3000\u2009x\u2028\u0085\u202f\u205f\u1680"), "x");  // ideographic, thin, ...
+  EXPECT_EQ(strip("\u200bx\u200b"), "\u200bx\u200b");                  // zero-width space is not whitespace
+  EXPECT_EQ(strip("caf\u00e9 \u00e9"), "caf\u00e9 \u00e9");
+  EXPECT_EQ(strip("  "), "");
+  EXPECT_EQ(strip(""), "");
+  EXPECT_EQ(strip("x\xa0"), "x\xa0");  // a stray byte (not UTF-8) is kept, not read as U+00A0
+}
+
 }  // namespace

@@ -27,7 +27,9 @@ McRequest render_winogrande(const WinograndeItem& item, const std::vector<Winogr
 // stop at "Question:", "</s>" or "<|im_end|>".
 GenRequest render_gsm8k(const Gsm8kItem& item, const std::vector<Gsm8kItem>& shots = {});
 
-// Python's str.strip() for the ASCII whitespace that matters here (" \t\n\r\v\f").
+// Python's str.strip() on UTF-8 text: every code point str.isspace() calls whitespace (ASCII
+// \t\n\v\f\r, \x1c-\x1f and space, U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029,
+// U+202F, U+205F, U+3000), which lm-eval's question.strip() and the WinoGrande target remove.
 std::string strip(const std::string& text);
 
 }  // namespace statetune::data
