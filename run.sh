@@ -17,8 +17,9 @@ esac
 
 # LibTorch is not among these: it comes from PyPI's torch wheel below. python3-venv makes the
 # wheel's environment; h5py/numpy/pandas/matplotlib serve the results tools (/usr/bin/python3).
+# libcurl/libarchive/libssl: `statetune fetch`'s downloader (built without them, it says so).
 packages=(cmake ninja-build g++ ccache python3-venv libopenmpi-dev openmpi-bin libhdf5-dev libyaml-cpp-dev
-          libfmt-dev libgtest-dev nlohmann-json3-dev libcli11-dev
+          libfmt-dev libgtest-dev nlohmann-json3-dev libcli11-dev libcurl4-openssl-dev libarchive-dev libssl-dev
           python3-h5py python3-numpy python3-pandas python3-matplotlib)
 # The Slurm tests run against a real single-node Slurm started for them (test only).
 if [ "$what" = test ]; then packages+=(slurm-wlm munge); fi

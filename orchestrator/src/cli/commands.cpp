@@ -27,11 +27,12 @@ void add_report_command(CLI::App& app);
 void add_merge_command(CLI::App& app);
 void add_submit_command(CLI::App& app);
 void add_status_command(CLI::App& app);
+void add_fetch_command(CLI::App& app);
 
 std::vector<AddCommand> all_commands() {
   return {add_demo_command, add_tune_command, add_sweep_command, add_plan_command, add_init_model_command, add_tokenize_command, add_score_command, add_generate_command,
           add_eval_command, add_guide_traces_command, add_bench_command,
-          add_report_command, add_merge_command, add_submit_command, add_status_command};
+          add_report_command, add_merge_command, add_submit_command, add_status_command, add_fetch_command};
 }
 
 namespace {
