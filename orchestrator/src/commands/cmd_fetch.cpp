@@ -208,9 +208,12 @@ void add_fetch_command(CLI::App& app) {
       "CACHE/.partial/<name>/<file>.part and the next run resumes it (HTTP Range); a wrong sha256 or an HTTP error\n"
       "leaves nothing of the entry. Files without a pinned sha256 in the catalogue (the model files, MMLU's CSVs,\n"
       "WinoGrande's train_xl) are refused unless --trust-unpinned, which records and prints the sha256 it observes.\n"
-      "Exit status: 0 fetched or already cached; 1 a download, check or cache error; 2 an unknown name or no name.");
+      "Exit status: 0 fetched or already cached; 1 a download, check or cache error; 2 an unknown name or no name.\n"
+      "The catalogue's URLs were never reached from the machine this was built on (no internet there): the\n"
+      "downloader is tested against a loopback HTTP server only." +
+      (fetch::download_supported() ? std::string() : "\nThis build cannot download: " + fetch::download_unsupported_reason() + "."));
   auto opts = std::make_shared<Options>();
-  sub->add_option("names", opts->names, "Entries to fetch, or the groups `benchmarks`, `models`");
+  sub->add_option("names", opts->names, "Entries to fetch, or the groups `benchmarks`, `models`")->type_name("NAME");
   sub->add_flag("--list", opts->list,
                 "Print the catalogue: name, kind, state (cached/partial/absent), pinned (yes/no/recorded), size, path");
   sub->add_option("--cache", opts->cache, "The cache folder (default: $STATETUNE_CACHE, else ~/.cache/statetune)");
