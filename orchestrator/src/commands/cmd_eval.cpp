@@ -15,6 +15,8 @@
 #include "statetune/orchestrator/commands.h"
 #include "statetune/orchestrator/placement.h"
 #include "cli/item_progress.h"
+#include "run/fetched_inputs.h"
+#include "statetune/fetch/cache.h"
 #include "statetune/orchestrator/model_inputs.h"
 #include "statetune/workers/evaluator.h"
 
@@ -83,13 +85,19 @@ void run_eval(const EvalOptions& o) {
   apply_threads(o.threads);
   if (!o.json.empty()) prepare_output_path(o.json, "--json");  // before the items are scored
   const data::Benchmark benchmark = data::parse_benchmark(o.benchmark);
+  std::string split = o.data, pool = o.fewshot_data;
+  if (split.empty()) {  // the fetched benchmark, splits as lm-evaluation-harness uses them
+    const fetch::BenchmarkFiles files = fetch::fetched_benchmark(data::benchmark_name(benchmark));
+    split = files.eval;
+    if (pool.empty()) pool = files.fewshot;
+  }
   data::BenchmarkOptions bo;
   bo.num_fewshot = o.num_fewshot;
   bo.seed = o.seed;
   bo.read.on_error = data::parse_on_error(o.on_error);
-  bo.fewshot_path = o.fewshot_data;
+  bo.fewshot_path = pool;
   bo.labels_path = o.labels;
-  data::RenderedBenchmark b = data::load_benchmark(benchmark, o.data, bo);
+  data::RenderedBenchmark b = data::load_benchmark(benchmark, split, bo);
   if (b.skipped > 0) {
     std::fprintf(stderr, "statetune: skipped %zu malformed record(s) (on_error: skip), e.g. %s\n", b.skipped,
                  b.skip_messages.front().c_str());
@@ -103,10 +111,10 @@ void run_eval(const EvalOptions& o) {
   for (size_t i = 0; i < static_cast<size_t>(std::max<int64_t>(o.write_out, 0)) && i < b.size(); ++i)
     data::is_generation(benchmark) ? write_out_gen(b.gen[i]) : write_out_mc(b.mc[i]);
 
-  const data::Tokenizer tokenizer = data::Tokenizer::load(o.vocab);
+  const data::Tokenizer tokenizer = data::Tokenizer::load(fetched_or_path(o.vocab));
   const Placement where = o.placement.resolve();
   where.announce();
-  const workers::Rwkv7Model model = where.load_model(o.model);
+  const workers::Rwkv7Model model = where.load_model(fetched_or_path(o.model));
   const workers::ModelState initial = initial_state_from_file(o.state, model);
   workers::EvaluatorOptions eo;
   eo.sharing = o.unshared ? workers::ContextSharing::unshared : workers::ContextSharing::shared;
@@ -156,18 +164,18 @@ void add_eval_command(CLI::App& app) {
       "same prompts, log-likelihood multiple choice (acc, acc_norm; MMLU per subject), GSM8K greedy generation\n"
       "with strict and flexible exact match. Progress on stderr; a summary table on stdout.");
   auto o = std::make_shared<EvalOptions>();
-  sub->add_option("--model", o->model, "RWKV-7 checkpoint (.pth or .safetensors)")->required();
-  sub->add_option("--vocab", o->vocab, "rwkv_vocab_v20230424.txt")->required();
+  sub->add_option("--model", o->model, "RWKV-7 checkpoint (.pth or .safetensors), or a fetched model's name")
+      ->required();
+  sub->add_option("--vocab", o->vocab, "rwkv_vocab_v20230424.txt, or rwkv-world-vocab (fetched)")->required();
   sub->add_option("--benchmark", o->benchmark, "arc_challenge | mmlu | winogrande | gsm8k")->required();
   sub->add_option("--data", o->data,
                   "The split to score: a JSONL file (ARC, WinoGrande, GSM8K) or a folder of <subject>_test.csv / "
-                  "one such file (MMLU)")
-      ->required();
+                  "one such file (MMLU); default: the fetched benchmark's evaluation split (statetune fetch)");
   sub->add_option("--state", o->state, "Tuned-state file (blocks.{i}.att.time_state) to start from");
   sub->add_option("--num-fewshot", o->num_fewshot, "Few-shot examples (default: 5 for MMLU and GSM8K, else 0)")
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--fewshot-data", o->fewshot_data,
-                  "Few-shot pool (default: train.jsonl beside --data; MMLU: the <subject>_dev.csv files)");
+                  "Few-shot pool (default: the fetched pool, else train.jsonl beside --data; MMLU: the <subject>_dev.csv files)");
   sub->add_option("--seed", o->seed, "Seed of the few-shot draw")->capture_default_str();
   sub->add_option("--limit", o->limit, "Score only the first N items")->check(CLI::NonNegativeNumber);
   sub->add_option("--write-out", o->write_out, "Print the first N prompts exactly as scored")

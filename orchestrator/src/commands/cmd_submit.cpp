@@ -22,6 +22,7 @@
 #include "statetune/results/study_writer.h"
 #include "statetune/sweeps/sweep.h"
 #include "cli/study_paths.h"
+#include "run/fetched_inputs.h"
 
 namespace statetune::orchestrator {
 namespace {
@@ -178,6 +179,7 @@ void run_submit(const SubmitOptions& o) {
     return;
   }
 
+  check_fetched_inputs(sweep);  // a model or benchmark not fetched: refused before any work
   prepare_study_paths(sweep, o.out);
   check_results_files(plan.result_files, info, study.files);
   const std::map<std::string, std::string> fixed_attributes = {

@@ -22,6 +22,7 @@
 #include "comm/mpi_check.h"
 #include "cli/stop_signals.h"
 #include "cli/study_paths.h"
+#include "run/fetched_inputs.h"
 #include "study/study_times.h"
 #include "study/sweep_coordinator.h"
 #include "run/baseline_memo.h"
@@ -166,6 +167,7 @@ void run_sweep(const SweepOptions& o) {
     try {
       ST_CHECK(o.resume || !std::filesystem::exists(o.out),
                "{}: the results file exists; --resume continues that study (or choose another --out)", o.out);
+      check_fetched_inputs(sweep);  // a model or benchmark not fetched: refused before any work
       prepare_study_paths(sweep, o.out);
       const auto statuses = existing_statuses(o.out);
       plan = plan_study(sweep, statuses, flags);

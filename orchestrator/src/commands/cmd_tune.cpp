@@ -14,6 +14,7 @@
 #include "statetune/orchestrator/run_executor.h"
 #include "statetune/sweeps/run_config.h"
 #include "cli/stop_signals.h"
+#include "run/fetched_inputs.h"
 
 namespace statetune::orchestrator {
 namespace {
@@ -43,6 +44,7 @@ void add_tune_command(CLI::App& app) {
   set_command_body(*sub, [o] {
     const sweeps::RunSpec spec = sweeps::load_run_file(o->config, o->overrides);
     if (spec.output.empty()) fail("{}: missing required key 'output' (where tune writes the tuned state)", o->config);
+    with_fetched_inputs(spec);  // a model or benchmark not fetched: refused before any work
     apply_threads(spec.threads > 0 ? static_cast<int>(spec.threads) : o->threads);
     // Before any work: a run that cannot write its state would lose every step.
     prepare_output_path(spec.output, o->config + ": output");

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "run/baseline_memo.h"
+#include "run/fetched_inputs.h"
 #include "run/sharded_eval.h"
 #include "run/run_times.h"
 #include "run/tts_run.h"
@@ -58,8 +59,9 @@ results::StepRecord step_record(const workers::StepMetrics& m) {
 
 namespace {
 
-RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control,
-                             RunTimes& times) {
+// `hash` is the run's identity in its study: the given spec's, before catalogue names were resolved.
+RunReport execute_tuning_run(const sweeps::RunSpec& spec, const std::string& hash, workers::Communicator& group,
+                             const RunControl& control, RunTimes& times) {
   Timer total, phase;
   auto note = [&](const std::string& text) {
     if (control.note) control.note(text);
@@ -130,7 +132,7 @@ RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator&
                        known->first_run));
     } else {
       before = evaluate_phase(model, tok, ex, tuner, group, "before");
-      BaselineMemo::process().remember(report.baseline, before, sweeps::run_hash(spec));
+      BaselineMemo::process().remember(report.baseline, before, hash);
       note("before tuning: " + describe(before));
     }
   }
@@ -190,14 +192,15 @@ RunReport execute_tuning_run(const sweeps::RunSpec& spec, workers::Communicator&
 
 }  // namespace
 
-RunReport execute_run(const sweeps::RunSpec& spec, workers::Communicator& group, const RunControl& control) {
+RunReport execute_run(const sweeps::RunSpec& given, workers::Communicator& group, const RunControl& control) {
   // The phases are counted into the study's split as they end, also for a run that throws.
   RunTimes times;
   try {
+    const sweeps::RunSpec spec = with_fetched_inputs(given);  // names -> the fetch cache's files
     RunReport report = spec.method == sweeps::Method::kTts ? execute_tts_run(spec, group, control, times)
-                                                           : execute_tuning_run(spec, group, control, times);
+                                                           : execute_tuning_run(spec, sweeps::run_hash(given), group, control, times);
     // tts times its loading; the rest of its time is the questions'.
-    if (spec.method == sweeps::Method::kTts) times.questions = std::max(0.0, report.seconds - times.load);
+    if (given.method == sweeps::Method::kTts) times.questions = std::max(0.0, report.seconds - times.load);
     report.times = times;
     add_to_process_times(times);
     process_cache().trim();  // the run has let go of its model and data: back under the cap

@@ -119,8 +119,8 @@ workers::TuneOptions tune_options_from(const sweeps::RunSpec& s, const data::Tok
 
 std::string run_examples_key(const sweeps::RunSpec& s) {
   const sweeps::DataSpec& d = s.data;
-  std::string key = fmt::format("{}|train {}|eval {}|fewshot {}|limits {} {}|on_error {}|max_tokens {}",
-                                sweeps::to_string(d.benchmark), d.train, d.eval, d.num_fewshot, d.train_limit,
+  std::string key = fmt::format("{}|train {}|eval {}|pool {}|fewshot {}|limits {} {}|on_error {}|max_tokens {}",
+                                sweeps::to_string(d.benchmark), d.train, d.eval, d.fewshot, d.num_fewshot, d.train_limit,
                                 d.eval_limit, sweeps::to_string(d.on_error), s.max_tokens);
   // The seed draws a benchmark's few-shot examples: zero-shot and JSONL examples do not depend on it.
   if (d.benchmark != sweeps::Benchmark::kJsonl && d.num_fewshot != 0) key += fmt::format("|seed {}", s.seed);
@@ -154,6 +154,7 @@ RunExamples load_run_examples(const sweeps::RunSpec& s, const data::Tokenizer& t
   }
   data::BenchmarkOptions bo;
   bo.num_fewshot = static_cast<int>(s.data.num_fewshot);
+  bo.fewshot_path = s.data.fewshot;  // "": beside the split
   bo.seed = static_cast<uint64_t>(s.seed);
   bo.read.on_error = skip ? data::OnError::skip : data::OnError::fail;
   const data::Benchmark b = benchmark_of(s.data.benchmark);

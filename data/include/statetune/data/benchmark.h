@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "statetune/data/fewshot.h"
 #include "statetune/data/read_options.h"
 #include "statetune/data/requests.h"
 
@@ -25,14 +26,15 @@ struct BenchmarkOptions {
   // The few-shot draw's seed: lm-eval's fewshot_random_seed (default 1234), one
   // random.Random(fewshot_seed) per benchmark advanced item after item (fewshot.h). ARC,
   // WinoGrande, GSM8K; MMLU takes the first k. Independent of the run's training seed.
-  uint64_t fewshot_seed = 1234;
+  uint64_t fewshot_seed = kLmEvalFewshotSeed;
   // Not read any more (was the draw's seed before fewshot_seed). Kept only so callers that still
   // set it compile until they move to fewshot_seed; to be removed.
   uint64_t seed = 1234;
   ReadOptions read;
   // Where the few-shot pool is. Empty: for a JSONL split, "train.jsonl" in the same folder; for
   // MMLU, the <subject>_dev.csv files in the data folder, or else in its sibling "train" or
-  // "dev" folder. When the pool is the scored file itself, an item never gets itself as a shot.
+  // "dev" folder. When the pool is the scored file itself, an item never gets itself as a shot
+  // (lm-eval with fewshot_split == test_split: k + 1 drawn, the item dropped, k kept).
   std::string fewshot_path;
   std::string labels_path;  // WinoGrande answers in a separate labels file (upstream form)
 };
