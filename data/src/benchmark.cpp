@@ -99,8 +99,23 @@ std::string mmlu_pool_folder(const std::string& data_path) {
        data_path);
 }
 
+// The split a folder holds: its <subject>_test.csv files, else _val.csv (the fetched MMLU's
+// training split is upstream's val folder), else _dev.csv.
+std::string mmlu_folder_split(const std::string& data_path) {
+  if (!fs::is_directory(data_path)) return "test";  // a single file names its own split
+  for (const char* split : {"test", "val", "dev"}) {
+    const std::string suffix = std::string("_") + split + ".csv";
+    for (const auto& entry : fs::directory_iterator(data_path)) {
+      const std::string name = entry.path().filename().string();
+      if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+        return split;
+    }
+  }
+  return "test";  // read_mmlu then says the folder has none
+}
+
 void render_mmlu_split(RenderedBenchmark& out, const std::string& data_path, const BenchmarkOptions& options) {
-  ReadResult<MmluItem> split = read_mmlu(data_path, "test", options.read);
+  ReadResult<MmluItem> split = read_mmlu(data_path, mmlu_folder_split(data_path), options.read);
   absorb_skips(out, split);
   std::map<std::string, std::vector<MmluItem>> pool_by_subject;
   const auto k = static_cast<size_t>(out.num_fewshot);
