@@ -269,6 +269,16 @@ TEST_F(FetchCli, ServerVanishingMidFileKeepsThePartForALaterResume) {
   EXPECT_EQ(sha256_of(fetch::fetched_file("tiny-model", cache_)), pin);
 }
 
+TEST_F(FetchCli, AStalledTransferIsGivenUpWithThePartKept) {
+  catalog({model_entry(server_->url("stall/3000/model.pth"), sha("model.pth"))});
+  const CommandResult r = run_command("STATETUNE_FETCH_STALL_SECONDS=2 " + fetch_env() + statetune_binary() +
+                                      " fetch tiny-model --cache '" + cache_.string() + "' --catalog '" +
+                                      (dir_ / "catalog.json").string() + "'");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("3000 of 200000 bytes kept"), std::string::npos) << r.output;
+  EXPECT_EQ(fs::file_size(cache_ / ".partial/tiny-model/model.pth.part"), 3000u);
+}
+
 TEST_F(FetchCli, AnUncreatableCacheIsNamedBeforeAnyNetworkActivity) {
   write_text(dir_ / "a_file", "not a folder");  // root ignores permissions: a file in the way cannot be
   catalog({gsm8k_entry(server_->url("files/gsm8k/train.jsonl"), sha("gsm8k/train.jsonl"))});

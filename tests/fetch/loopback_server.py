@@ -15,6 +15,7 @@ line, and serves DIR. URL layout (PATH is relative to DIR):
     /norange/PATH         the whole file with 200, whatever Range asks for
     /redirect/PATH        302 to /files/PATH
     /slow/MS/PATH         as /files/PATH, 4 KiB every MS milliseconds
+    /stall/N/PATH         headers with the full Content-Length, N body bytes, then nothing for 60 s
 
 Every request is appended to --log as one JSON line {"method", "path", "range"} (range: the
 Range header or null), written before the answer, so a test can assert what was asked.
@@ -68,7 +69,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         parts = self.path.split("?")[0].lstrip("/").split("/")
         mode = parts[0]
         arg = None
-        if mode in ("cut", "vanish", "slow") and len(parts) > 2:
+        if mode in ("cut", "vanish", "slow", "stall") and len(parts) > 2:
             arg = int(parts[1])
             rel = "/".join(parts[2:])
         else:
@@ -81,7 +82,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if mode not in ("files", "cut", "vanish", "norange", "slow"):
+        if mode not in ("files", "cut", "vanish", "norange", "slow", "stall"):
             return self.not_found()
         full = self.local(rel)
         if full is None:
@@ -96,6 +97,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.send_cut(data, arg, vanish=False)
         if mode == "vanish":
             return self.send_cut(data, arg, vanish=True)
+        if mode == "stall":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:arg])
+            self.wfile.flush()
+            time.sleep(60)
+            self.close_connection = True
+            return
         start, end, status = 0, len(data), 200
         wanted = self.headers.get("Range")
         if wanted and mode != "norange" and wanted.startswith("bytes="):
