@@ -68,8 +68,12 @@ struct DownloadResult {
 // Downloads `url` into `part` (resuming a .part that exists with a Range request; starting
 // again from zero when the server answers 200), hashing as it goes. `name` is the entry (for
 // "rerun `statetune fetch NAME`"); `expected_bytes` when a pinned size is known.
+struct Limits {
+  long connect_timeout_s = 30;
+  long stall_s = 60;
+};
 DownloadResult download(const std::string& url, const std::filesystem::path& part, const std::string& name,
-                        const std::string& label, std::optional<uint64_t> expected_bytes);
+                        const std::string& label, std::optional<uint64_t> expected_bytes, const Limits& limits);
 
 // Extracts the members of a downloaded archive into `staging`, hashing each; verifies pinned
 // ones. Throws (naming archive, member, expected and got) on a mismatch, a missing member or an

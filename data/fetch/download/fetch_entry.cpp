@@ -141,7 +141,8 @@ FetchOutcome fetch_entry(const Entry& entry, const FetchOptions& options) {
     if (fs::exists(done, ec)) {  // verified by an earlier run that stopped later on
       sha = detail::sha256_file(done, &bytes);
     } else {
-      detail::DownloadResult r = detail::download(source.url, part, entry.name, label, source.pin.bytes);
+      detail::DownloadResult r = detail::download(source.url, part, entry.name, label, source.pin.bytes,
+                                                        {options.connect_timeout_s, options.stall_s});
       if (r.failure == Failure::kHttp) {
         discard(cache, entry);
         fail("{}", r.message);

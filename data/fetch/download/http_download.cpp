@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -22,14 +21,6 @@ namespace fs = std::filesystem;
 void global_init() {
   static std::once_flag once;
   std::call_once(once, [] { ST_CHECK(curl_global_init(CURL_GLOBAL_DEFAULT) == 0, "libcurl: global initialisation failed"); });
-}
-
-long env_seconds(const char* name, long fallback) {
-  const char* text = std::getenv(name);
-  if (text == nullptr || *text == '\0') return fallback;
-  char* end = nullptr;
-  const long v = std::strtol(text, &end, 10);
-  return end != text && *end == '\0' && v > 0 ? v : fallback;
 }
 
 std::string status_text(long status) {
@@ -104,7 +95,7 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 std::string of_total(uint64_t total) { return total > 0 ? fmt::format(" of {}", total) : std::string(" of an unknown number of"); }
 
 // One request. Returns the curl result; the transfer's state says the rest.
-CURLcode perform(const std::string& url, Transfer& t, char* error_buffer) {
+CURLcode perform(const std::string& url, Transfer& t, char* error_buffer, const Limits& limits) {
   CURL* curl = curl_easy_init();
   ST_CHECK(curl != nullptr, "libcurl: cannot start a transfer");
   t.curl = curl;
@@ -113,10 +104,10 @@ CURLcode perform(const std::string& url, Transfer& t, char* error_buffer) {
   curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);  // Hugging Face and S3 redirect
   curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 10L);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "statetune/0.1.0 (libcurl)");
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, env_seconds("STATETUNE_FETCH_CONNECT_TIMEOUT", 30));
-  // Stalled: under 1 KiB/s for a minute (STATETUNE_FETCH_STALL_SECONDS changes the minute).
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, limits.connect_timeout_s);
+  // Stalled: under 1 KiB/s for limits.stall_s seconds (curl averages over its last few seconds).
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, env_seconds("STATETUNE_FETCH_STALL_SECONDS", 60));
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, limits.stall_s);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
@@ -134,7 +125,7 @@ CURLcode perform(const std::string& url, Transfer& t, char* error_buffer) {
 }  // namespace
 
 DownloadResult download(const std::string& url, const fs::path& part, const std::string& name, const std::string& label,
-                        std::optional<uint64_t> expected_bytes) {
+                        std::optional<uint64_t> expected_bytes, const Limits& limits) {
   global_init();
   DownloadResult result;
   for (int attempt = 0; attempt < 2; ++attempt) {  // a second time only after a 416 (see below)
@@ -174,7 +165,7 @@ DownloadResult download(const std::string& url, const fs::path& part, const std:
     Progress progress(label);
     t.progress = &progress;
     char error_buffer[CURL_ERROR_SIZE] = {0};
-    const CURLcode rc = perform(url, t, error_buffer);
+    const CURLcode rc = perform(url, t, error_buffer, limits);
     progress.finish();
     const int close_rc = ::close(t.fd);
     const int close_errno = errno;

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -29,6 +30,17 @@ struct Options {
 };
 
 constexpr int kExitUsage = 2;  // as CLI11's parse errors and unknown commands (cli.cpp)
+
+// A whole number of seconds > 0 from the environment (STATETUNE_FETCH_STALL_SECONDS: a test's
+// stalled server is given up in seconds, not a minute), else the default.
+long env_seconds(const char* name, long fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr || *text == '\0') return fallback;
+  char* end = nullptr;
+  const long v = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || v <= 0) fail("{}={}: expected a whole number of seconds >= 1", name, text);
+  return v;
+}
 
 std::string size_text(std::optional<uint64_t> bytes) {
   if (!bytes) return "?";
@@ -172,6 +184,8 @@ void run_fetch(const Options& o) {
   options.cache = cache;
   options.trust_unpinned = o.trust_unpinned;
   options.catalog_origin = catalog.origin;
+  options.stall_s = env_seconds("STATETUNE_FETCH_STALL_SECONDS", options.stall_s);
+  options.connect_timeout_s = env_seconds("STATETUNE_FETCH_CONNECT_TIMEOUT", options.connect_timeout_s);
   if (entries.size() == 1) {
     fetch::fetch_entry(*entries[0], options);
     std::printf("%s\n", fetch::entry_folder(cache, entries[0]->kind, entries[0]->name).c_str());
@@ -208,6 +222,8 @@ void add_fetch_command(CLI::App& app) {
       "CACHE/.partial/<name>/<file>.part and the next run resumes it (HTTP Range); a wrong sha256 or an HTTP error\n"
       "leaves nothing of the entry. Files without a pinned sha256 in the catalogue (the model files, MMLU's CSVs,\n"
       "WinoGrande's train_xl) are refused unless --trust-unpinned, which records and prints the sha256 it observes.\n"
+      "A transfer under 1 KiB/s for STATETUNE_FETCH_STALL_SECONDS (default 60) is given up, its .part kept; a host\n"
+      "that does not answer in STATETUNE_FETCH_CONNECT_TIMEOUT seconds (default 30) too.\n"
       "Exit status: 0 fetched or already cached; 1 a download, check or cache error; 2 an unknown name or no name.\n"
       "The catalogue's URLs were never reached from the machine this was built on (no internet there): the\n"
       "downloader is tested against a loopback HTTP server only." +

@@ -18,6 +18,8 @@ struct FetchOptions {
   std::filesystem::path cache;
   bool trust_unpinned = false;  // download files without a pinned sha256, recording theirs
   std::string catalog_origin;   // recorded in the manifest
+  long connect_timeout_s = 30;  // giving up on a host that does not answer
+  long stall_s = 60;            // a transfer under 1 KiB/s for this long is given up (its .part kept)
 };
 
 enum class FetchOutcome { kFetched, kAlreadyCached };
