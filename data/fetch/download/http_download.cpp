@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -128,7 +129,7 @@ DownloadResult download(const std::string& url, const fs::path& part, const std:
                         std::optional<uint64_t> expected_bytes, const Limits& limits) {
   global_init();
   DownloadResult result;
-  for (int attempt = 0; attempt < 2; ++attempt) {  // a second time only after a 416 (see below)
+  for (int attempt = 0; attempt < 2; ++attempt) {  // a second time only when the server did not resume
     Transfer t;
     std::error_code ec;
     const uint64_t existing = fs::exists(part, ec) ? fs::file_size(part, ec) : 0;
