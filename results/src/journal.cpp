@@ -25,6 +25,7 @@ double number_or_nan(const json& v) { return v.is_null() ? kMissing : v.get<doub
 void apply(Catalog& catalog, const json& record, CatalogDetail detail) {
   if (record.contains("declare")) {
     const std::string hash = record.at("declare").get<std::string>();
+    if (catalog.runs.count(hash) == 0) catalog.declared.push_back(hash);
     CatalogEntry& entry = catalog.runs[hash];
     entry.info.description.hash = hash;
     entry.info.description.method = record.at("method").get<std::string>();

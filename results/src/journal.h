@@ -30,6 +30,7 @@ using ConfigChain = std::map<std::string, std::string>;
 
 struct Catalog {
   std::map<std::string, CatalogEntry> runs;
+  std::vector<std::string> declared;  // the hashes in the order first declared: the sweep's plan order
   ConfigChain config_chain;  // the last declared run's config (kept in every detail)
   std::string last_time;        // of the last record ("" when none)
   std::size_t whole_bytes = 0;  // the journal's length up to its last whole line

@@ -99,7 +99,8 @@ std::vector<RunInfo> StudyReader::runs() const {
     for (const auto& hash : hashes()) all.push_back(run(hash));
     return all;
   }
-  for (const auto& [hash, entry] : impl_->catalog->runs) all.push_back(entry.info);
+  // In the order the journal declares them: the sweep's plan order (report --as-planned).
+  for (const auto& hash : impl_->catalog->declared) all.push_back(impl_->catalog->runs.at(hash).info);
   return all;
 }
 

@@ -106,7 +106,7 @@ TEST(RunResources, TokenizedDataIsSharedBetweenRunsThatReadItAlike) {
   EXPECT_NE(orch::shared_run_examples(spec, *tok2).get(), longer.get());
 }
 
-TEST(RunResources, ABenchmarksSeedMattersOnlyWithFewShotExamples) {
+TEST(RunResources, AFewShotSeedMattersOnlyWithFewShotExamples) {
   sweeps::RunSpec spec = tiny_run("resources_benchmark");
   std::ofstream arc(spec.data.train);  // ARC records in place of the JSONL examples; the few-shot pool is the file itself
   for (int i = 0; i < 6; ++i) arc << statetune::testing::arc_line(i) << "\n";
@@ -115,7 +115,7 @@ TEST(RunResources, ABenchmarksSeedMattersOnlyWithFewShotExamples) {
   spec.data.eval = "";
   const auto tok = orch::shared_tokenizer(spec.vocab);
   sweeps::RunSpec seeded = spec;
-  seeded.seed = 3;
+  seeded.data.fewshot_seed = 3;
   const auto zero_shot = orch::shared_run_examples(spec, *tok);
   EXPECT_EQ(orch::shared_run_examples(seeded, *tok).get(), zero_shot.get());
   spec.data.num_fewshot = seeded.data.num_fewshot = 1;
@@ -123,6 +123,10 @@ TEST(RunResources, ABenchmarksSeedMattersOnlyWithFewShotExamples) {
   EXPECT_NE(one_shot.get(), zero_shot.get());
   EXPECT_NE(orch::shared_run_examples(seeded, *tok).get(), one_shot.get());
   EXPECT_EQ(orch::shared_run_examples(spec, *tok).get(), one_shot.get());
+  // The training seed does not draw the shots (lm-eval's draw is its own).
+  sweeps::RunSpec trained_otherwise = spec;
+  trained_otherwise.seed = 7;
+  EXPECT_EQ(orch::shared_run_examples(trained_otherwise, *tok).get(), one_shot.get());
 }
 
 TEST(RunResources, ARunReportsWhereItsTimeWentAndTheSecondRunReusesTheModel) {

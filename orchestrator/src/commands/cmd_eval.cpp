@@ -93,7 +93,7 @@ void run_eval(const EvalOptions& o) {
   }
   data::BenchmarkOptions bo;
   bo.num_fewshot = o.num_fewshot;
-  bo.seed = o.seed;
+  bo.fewshot_seed = o.seed;
   bo.read.on_error = data::parse_on_error(o.on_error);
   bo.fewshot_path = pool;
   bo.labels_path = o.labels;

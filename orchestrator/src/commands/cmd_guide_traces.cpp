@@ -183,7 +183,7 @@ void run_guide_traces(const GuideTraceOptions& o) {
   const data::Benchmark benchmark = data::parse_benchmark(o.benchmark);
   data::BenchmarkOptions bo;
   bo.num_fewshot = o.num_fewshot;
-  bo.seed = o.fewshot_seed;
+  bo.fewshot_seed = o.fewshot_seed;
   bo.fewshot_path = o.fewshot_data;
   bo.labels_path = o.labels;
   std::vector<GuideQuestion> qs = guide_questions(data::load_benchmark(benchmark, o.data, bo));

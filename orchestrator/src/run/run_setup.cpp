@@ -122,8 +122,8 @@ std::string run_examples_key(const sweeps::RunSpec& s) {
   std::string key = fmt::format("{}|train {}|eval {}|pool {}|fewshot {}|limits {} {}|on_error {}|max_tokens {}",
                                 sweeps::to_string(d.benchmark), d.train, d.eval, d.fewshot, d.num_fewshot, d.train_limit,
                                 d.eval_limit, sweeps::to_string(d.on_error), s.max_tokens);
-  // The seed draws a benchmark's few-shot examples: zero-shot and JSONL examples do not depend on it.
-  if (d.benchmark != sweeps::Benchmark::kJsonl && d.num_fewshot != 0) key += fmt::format("|seed {}", s.seed);
+  // The few-shot seed draws a benchmark's shots: zero-shot and JSONL examples do not depend on it.
+  if (d.benchmark != sweeps::Benchmark::kJsonl && d.num_fewshot != 0) key += fmt::format("|fewshot_seed {}", d.fewshot_seed);
   // What decides between gold text, a trace file's text and questions for the guide to write after.
   key += fmt::format("|target {}|tts {}|guide writes {}|traces {}", sweeps::to_string(s.target),
                      s.method == sweeps::Method::kTts, s.guide_generate_tokens > 0, s.guide_traces);
@@ -155,7 +155,7 @@ RunExamples load_run_examples(const sweeps::RunSpec& s, const data::Tokenizer& t
   data::BenchmarkOptions bo;
   bo.num_fewshot = static_cast<int>(s.data.num_fewshot);
   bo.fewshot_path = s.data.fewshot;  // "": beside the split
-  bo.seed = static_cast<uint64_t>(s.seed);
+  bo.fewshot_seed = static_cast<uint64_t>(s.data.fewshot_seed);
   bo.read.on_error = skip ? data::OnError::skip : data::OnError::fail;
   const data::Benchmark b = benchmark_of(s.data.benchmark);
   data::RenderedBenchmark train = data::load_benchmark(b, s.data.train, bo);

@@ -27,9 +27,6 @@ struct BenchmarkOptions {
   // random.Random(fewshot_seed) per benchmark advanced item after item (fewshot.h). ARC,
   // WinoGrande, GSM8K; MMLU takes the first k. Independent of the run's training seed.
   uint64_t fewshot_seed = kLmEvalFewshotSeed;
-  // Not read any more (was the draw's seed before fewshot_seed). Kept only so callers that still
-  // set it compile until they move to fewshot_seed; to be removed.
-  uint64_t seed = 1234;
   ReadOptions read;
   // Where the few-shot pool is. Empty: for a JSONL split, "train.jsonl" in the same folder; for
   // MMLU, the <subject>_dev.csv files in the data folder, or else in its sibling "train" or

@@ -33,7 +33,8 @@ class StudyReader {
   bool has_run(const std::string& hash) const;
   // Everything, from the run's file (description.config_yaml and canonical_text included).
   RunInfo run(const std::string& hash) const;
-  // Every run, sorted by hash, from the journal alone (one file, however many runs): the
+  // Every run, in the order the journal declares them (a sweep's plan order; a format 1 file's
+  // are sorted by hash), from the journal alone (one file, however many runs): the
   // description has its hash, method, axes and config but not config_yaml or canonical_text
   // (read run(hash) for those).
   std::vector<RunInfo> runs() const;

@@ -55,6 +55,7 @@ struct DataSpec {
   std::string eval;                         // "" = no evaluation set (or, with train "", the fetched one)
   std::string fewshot;                      // the few-shot pool; "" = beside the split, or the fetched one
   std::int64_t num_fewshot = 0;
+  std::int64_t fewshot_seed = 1234;  // lm-evaluation-harness's fewshot_random_seed
   std::int64_t train_limit = 0;  // 0 = all examples
   std::int64_t eval_limit = 0;   // 0 = all examples
   OnError on_error = OnError::kError;
