@@ -112,4 +112,14 @@ TEST(PaperTableCli, TheHeadersCommandsWorkAsWrittenAgainstFetchedData) {
   const CommandResult plan = run_command(as_run_here(commands[1]) + " --out paper.h5");
   EXPECT_NE(plan.output.find("status: done 48\n"), std::string::npos) << plan.output;
   std::printf("%s", report.substr(table).c_str());  // the table, for the log
+  // Flags name fetched things too; eval's split defaults to the fetched benchmark's test split.
+  const CommandResult eval = run_command(env + statetune_binary() +
+                                         " eval --model rwkv7-world-1.5b --vocab rwkv-world-vocab --benchmark "
+                                         "arc_challenge --num-fewshot 2 --limit 2 --write-out 1");
+  EXPECT_EQ(eval.code, 0) << eval.output;
+  EXPECT_NE(eval.output.find("benchmark arc_challenge: 2 items, 2-shot"), std::string::npos) << eval.output;
+  const CommandResult unknown = run_command(env + statetune_binary() +
+                                            " eval --model rwkv7-world-9b --vocab rwkv-world-vocab --benchmark mmlu");
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_NE(unknown.output.find("rwkv7-world-9b"), std::string::npos) << unknown.output;
 }

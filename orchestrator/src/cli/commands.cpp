@@ -9,6 +9,7 @@
 
 #include "statetune/common/error.h"
 #include "statetune/common/timer.h"
+#include "run/fetched_inputs.h"
 
 namespace statetune::orchestrator {
 
@@ -60,6 +61,19 @@ void add_threads_option(CLI::App& sub, int* threads) {
   sub.add_option("--threads", *threads, "Worker threads (default: the cores this process may use)")
       ->check(positive_count())
       ->capture_default_str();
+}
+
+CLI::Validator fetched_name_or_path() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        try {
+          text = fetched_or_path(text);
+        } catch (const std::exception& e) {
+          return e.what();
+        }
+        return std::string();
+      },
+      "FILE|NAME");
 }
 
 CLI::Validator positive_count() {

@@ -15,7 +15,6 @@
 #include "statetune/orchestrator/commands.h"
 #include "statetune/orchestrator/placement.h"
 #include "cli/item_progress.h"
-#include "run/fetched_inputs.h"
 #include "statetune/fetch/cache.h"
 #include "statetune/orchestrator/model_inputs.h"
 #include "statetune/workers/evaluator.h"
@@ -111,10 +110,10 @@ void run_eval(const EvalOptions& o) {
   for (size_t i = 0; i < static_cast<size_t>(std::max<int64_t>(o.write_out, 0)) && i < b.size(); ++i)
     data::is_generation(benchmark) ? write_out_gen(b.gen[i]) : write_out_mc(b.mc[i]);
 
-  const data::Tokenizer tokenizer = data::Tokenizer::load(fetched_or_path(o.vocab));
+  const data::Tokenizer tokenizer = data::Tokenizer::load(o.vocab);
   const Placement where = o.placement.resolve();
   where.announce();
-  const workers::Rwkv7Model model = where.load_model(fetched_or_path(o.model));
+  const workers::Rwkv7Model model = where.load_model(o.model);
   const workers::ModelState initial = initial_state_from_file(o.state, model);
   workers::EvaluatorOptions eo;
   eo.sharing = o.unshared ? workers::ContextSharing::unshared : workers::ContextSharing::shared;
@@ -165,8 +164,11 @@ void add_eval_command(CLI::App& app) {
       "with strict and flexible exact match. Progress on stderr; a summary table on stdout.");
   auto o = std::make_shared<EvalOptions>();
   sub->add_option("--model", o->model, "RWKV-7 checkpoint (.pth or .safetensors), or a fetched model's name")
-      ->required();
-  sub->add_option("--vocab", o->vocab, "rwkv_vocab_v20230424.txt, or rwkv-world-vocab (fetched)")->required();
+      ->required()
+      ->transform(fetched_name_or_path());
+  sub->add_option("--vocab", o->vocab, "rwkv_vocab_v20230424.txt, or rwkv-world-vocab (fetched)")
+      ->required()
+      ->transform(fetched_name_or_path());
   sub->add_option("--benchmark", o->benchmark, "arc_challenge | mmlu | winogrande | gsm8k")->required();
   sub->add_option("--data", o->data,
                   "The split to score: a JSONL file (ARC, WinoGrande, GSM8K) or a folder of <subject>_test.csv / "

@@ -4,15 +4,30 @@
 #include <set>
 
 #include "statetune/common/error.h"
+#include "statetune/common/suggestion.h"
 #include "statetune/fetch/cache.h"
+#include "statetune/fetch/catalog.h"
 #include "statetune/sweeps/resource_name.h"
 
 namespace statetune::orchestrator {
 
 namespace {
 
+// A model or vocabulary name -> its cached file; an unknown name is told apart from one not
+// yet fetched (which says what to run).
+std::string cached_file(const std::string& name) {
+  if (!fetch::is_known_name(name)) {
+    std::vector<std::string> names;
+    for (const fetch::Entry& entry : fetch::active_catalog().entries)
+      if (entry.kind != fetch::Kind::kBenchmark) names.push_back(entry.name);
+    fail("{}: no such file, and no model or vocabulary of that name in the catalogue{} (statetune fetch --list)",
+         name, did_you_mean(name, names));
+  }
+  return fetch::fetched_file(name);
+}
+
 void resolve_name(std::string& value) {
-  if (sweeps::is_resource_name(value)) value = fetch::fetched_file(value);
+  if (sweeps::is_resource_name(value)) value = cached_file(value);
 }
 
 }  // namespace
@@ -34,13 +49,9 @@ sweeps::RunSpec with_fetched_inputs(const sweeps::RunSpec& spec) {
   return out;
 }
 
-}  // namespace statetune::orchestrator
-
-namespace statetune::orchestrator {
-
 std::string fetched_or_path(const std::string& value) {
   if (!sweeps::looks_like_resource_name(value) || std::filesystem::exists(value)) return value;
-  return fetch::fetched_file(value);
+  return cached_file(value);
 }
 
 void check_fetched_inputs(const sweeps::Sweep& sweep) {

@@ -30,6 +30,9 @@ void add_threads_option(CLI::App& sub, int* threads);
 // Check for options that count something (steps, tokens, threads): a whole number >= 1. CLI11's
 // PositiveNumber accepts fractions and reports a range up to 1.8e308.
 CLI::Validator positive_count();
+// For a model or vocabulary flag (use with ->transform): a file, or a name of `statetune fetch
+// --list` made into the cached file's path (an error says what to fetch).
+CLI::Validator fetched_name_or_path();
 void apply_threads(int threads);
 
 // A command that ends without an error but not fully successfully (e.g. `sweep` stopped by a
