@@ -244,6 +244,16 @@ TEST_F(FetchCli, NotFoundNamesTheUrlAndLeavesNothing) {
   expect_nothing_of("gsm8k", "benchmarks");
 }
 
+TEST_F(FetchCli, AnUnreachableServerLeavesNothing) {
+  const std::string url = server_->url("files/gsm8k/train.jsonl");
+  server_->stop();  // nobody listens on that port now
+  catalog({gsm8k_entry(url, sha("gsm8k/train.jsonl"))});
+  const CommandResult r = fetch("gsm8k");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find(url + ": "), std::string::npos) << r.output;
+  expect_nothing_of("gsm8k", "benchmarks");  // no empty partial folder either
+}
+
 TEST_F(FetchCli, ServerVanishingMidFileKeepsThePartForALaterResume) {
   const std::string pin = sha("model.pth");
   catalog({model_entry(server_->url("vanish/50000/model.pth"), pin)});

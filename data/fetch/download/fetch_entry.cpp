@@ -147,7 +147,12 @@ FetchOutcome fetch_entry(const Entry& entry, const FetchOptions& options) {
         discard(cache, entry);
         fail("{}", r.message);
       }
-      if (r.failure != Failure::kNone) fail("{}", r.message);  // the .part stays for a resume
+      if (r.failure != Failure::kNone) {  // the .part stays for a resume, when it holds something
+        std::error_code ignored;
+        if (fs::exists(part, ignored) && fs::file_size(part, ignored) == 0) fs::remove(part, ignored);
+        fs::remove(partial, ignored);  // removes the folder only when nothing is kept in it
+        fail("{}", r.message);
+      }
       bytes = r.bytes;
       sha = r.sha256;
     }
