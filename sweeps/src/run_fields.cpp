@@ -265,14 +265,16 @@ std::vector<RunField> make_run_fields() {
                                    .path()
                                    .applies_when("given", [](const ConfigValues& v) { return given(v, "data.fewshot"); })),
       bind(&DataSpec::num_fewshot, F("num_fewshot", "worked examples before each question").at_least(0)),
-      // Left out of the run's identity at lm-eval's 1234, so runs from before the key keep their hash.
+      // Part of the identity of every run that draws shots (MMLU takes the first k): these draws
+      // became lm-eval's own (fewshot.h), so a run from before, which drew other shots, is
+      // another run and a resumed study runs it again rather than mixing the two draws.
       bind(&DataSpec::fewshot_seed,
-           F("fewshot_seed", "seed of the few-shot draw (lm-evaluation-harness's; MMLU takes the first k)")
+           F("fewshot_seed", "seed of the few-shot draw, lm-evaluation-harness's (ARC, WinoGrande, GSM8K)")
                .at_least(0)
-               .applies_when("num_fewshot > 0, a named benchmark; not 1234", [](const ConfigValues& v) {
-                 const Value* seed = v.find("data.fewshot_seed");
-                 const auto* n = seed ? std::get_if<std::int64_t>(seed) : nullptr;
-                 return positive(v, "data.num_fewshot") && !is(v, "data.benchmark", "jsonl") && n && *n != 1234;
+               .applies_when("num_fewshot > 0; arc_challenge, winogrande, gsm8k", [](const ConfigValues& v) {
+                 return positive(v, "data.num_fewshot") &&
+                        (is(v, "data.benchmark", "arc_challenge") || is(v, "data.benchmark", "winogrande") ||
+                         is(v, "data.benchmark", "gsm8k"));
                })),
       bind(&DataSpec::train_limit, F("train_limit", "use at most this many training examples; 0 = all").at_least(0)),
       bind(&DataSpec::eval_limit, F("eval_limit", "use at most this many evaluation examples; 0 = all").at_least(0)),

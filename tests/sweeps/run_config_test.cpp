@@ -223,6 +223,18 @@ TEST(RunConfig, ANamedBenchmarkNeedsNoPaths) {
   EXPECT_THROW(load_run_file(jsonl), std::exception);
 }
 
+TEST(RunConfig, TheFewShotSeedIsPartOfARunThatDrawsShots) {
+  const auto dir = temp_dir("run_fewshot_seed");
+  const auto path = write_text(dir, "run.yaml", "model: /m.pth\nvocab: /v.txt\noutput: o.pth\n");
+  auto text = [&](const std::vector<std::string>& overrides) { return run_canonical_text(load_run_file(path, overrides)); };
+  EXPECT_NE(text({"data.benchmark=gsm8k", "data.num_fewshot=5"}).find("data.fewshot_seed: 1234\n"), std::string::npos);
+  EXPECT_NE(text({"data.benchmark=arc_challenge", "data.num_fewshot=25", "data.fewshot_seed=7"}).find("data.fewshot_seed: 7\n"),
+            std::string::npos);
+  // No draw: zero-shot, or MMLU's first k.
+  EXPECT_EQ(text({"data.benchmark=arc_challenge"}).find("fewshot_seed"), std::string::npos);
+  EXPECT_EQ(text({"data.benchmark=mmlu", "data.num_fewshot=5"}).find("fewshot_seed"), std::string::npos);
+}
+
 TEST(RunConfig, OverridesWinOverTheFile) {
   const auto dir = temp_dir("run_overrides");
   const auto path = write_text(dir, "run.yaml", std::string(kMinimalRun) + "lr: 0.5\nmethod: kernel\ngamma: 2\n");
