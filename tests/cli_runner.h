@@ -28,6 +28,15 @@ inline CommandResult run_command(const std::string& command) {
   return r;
 }
 
+// Every occurrence of `from` replaced by `to` (a command line adapted to this machine, an
+// output with its paths masked).
+inline std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
 // `statetune <args>`, the binary this build produced.
 inline CommandResult run_statetune(const std::string& args) { return run_command(statetune_binary() + " " + args); }
 

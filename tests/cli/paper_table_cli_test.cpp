@@ -39,12 +39,6 @@ std::vector<std::string> header_commands() {
   return out;
 }
 
-std::string replaced(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-  return text;
-}
-
 }  // namespace
 
 TEST(PaperTableCli, TheHeadersCommandsWorkAsWrittenAgainstFetchedData) {
@@ -64,9 +58,9 @@ TEST(PaperTableCli, TheHeadersCommandsWorkAsWrittenAgainstFetchedData) {
   const std::string env = "cd " + dir + " && STATETUNE_CACHE=" + dir + "/cache STATETUNE_FETCH_CATALOG=" + dir +
                           "/catalog.json OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ";
   auto as_run_here = [&](std::string command) {
-    command = replaced(command, "sweeps/examples/paper_table.yaml", source_dir() + "/sweeps/examples/paper_table.yaml");
-    command = replaced(command, "cluster/examples/", source_dir() + "/cluster/examples/");
-    command = replaced(command, "mpirun -np 8 statetune ", "mpirun --oversubscribe -np 2 " + statetune_binary() + " ");
+    command = replace_all(command, "sweeps/examples/paper_table.yaml", source_dir() + "/sweeps/examples/paper_table.yaml");
+    command = replace_all(command, "cluster/examples/", source_dir() + "/cluster/examples/");
+    command = replace_all(command, "mpirun -np 8 statetune ", "mpirun --oversubscribe -np 2 " + statetune_binary() + " ");
     if (command.rfind("statetune ", 0) == 0) command = statetune_binary() + command.substr(9);
     const bool runs = command.find(" plan ") != std::string::npos || command.find(" sweep ") != std::string::npos ||
                       command.find(" submit ") != std::string::npos;

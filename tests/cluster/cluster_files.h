@@ -1,10 +1,12 @@
 #pragma once
-// Small files for the cluster tests: profiles, a sweep, and the text helpers they share.
+// Small files for the cluster tests: profiles, a sweep, and the text helpers they share
+// (replace_all is cli_runner.h's).
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
+#include "cli_runner.h"  // replace_all
 #include "test_paths.h"
 
 namespace statetune::testing {
@@ -25,14 +27,6 @@ inline std::string read_file(const std::string& path) {
 }
 
 inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-// Every occurrence of `from` replaced by `to`.
-inline std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-    text.replace(at, from.size(), to);
-  }
-  return text;
-}
 
 // A sweep of 6 runs (3 methods x 2 seeds) whose inputs need not exist: expansion does not
 // open them.
