@@ -63,6 +63,9 @@ void add_threads_option(CLI::App& sub, int* threads) {
       ->capture_default_str();
 }
 
+namespace {
+
+// A file, or a catalogue name made into the cached file's path (a CLI11 transform).
 CLI::Validator fetched_name_or_path() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
@@ -74,6 +77,21 @@ CLI::Validator fetched_name_or_path() {
         return std::string();
       },
       "FILE|NAME");
+}
+
+}  // namespace
+
+CLI::Option* add_model_option(CLI::App& sub, const std::string& flag, std::string* model, const std::string& whose) {
+  const std::string what = whose.empty() ? "RWKV-7 checkpoint" : whose + "RWKV-7 checkpoint";
+  return sub.add_option(flag, *model, what + " (.pth or .safetensors), or a fetched model's name")
+      ->transform(fetched_name_or_path());
+}
+
+CLI::Option* add_vocab_option(CLI::App& sub, std::string* vocab, const std::string& note) {
+  return sub
+      .add_option("--vocab", *vocab,
+                  "rwkv_vocab_v20230424.txt, or rwkv-world-vocab (fetched)" + (note.empty() ? "" : " (" + note + ")"))
+      ->transform(fetched_name_or_path());
 }
 
 CLI::Validator positive_count() {

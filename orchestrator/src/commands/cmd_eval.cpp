@@ -163,12 +163,8 @@ void add_eval_command(CLI::App& app) {
       "same prompts, log-likelihood multiple choice (acc, acc_norm; MMLU per subject), GSM8K greedy generation\n"
       "with strict and flexible exact match. Progress on stderr; a summary table on stdout.");
   auto o = std::make_shared<EvalOptions>();
-  sub->add_option("--model", o->model, "RWKV-7 checkpoint (.pth or .safetensors), or a fetched model's name")
-      ->required()
-      ->transform(fetched_name_or_path());
-  sub->add_option("--vocab", o->vocab, "rwkv_vocab_v20230424.txt, or rwkv-world-vocab (fetched)")
-      ->required()
-      ->transform(fetched_name_or_path());
+  add_model_option(*sub, "--model", &o->model)->required();
+  add_vocab_option(*sub, &o->vocab)->required();
   sub->add_option("--benchmark", o->benchmark, "arc_challenge | mmlu | winogrande | gsm8k")->required();
   sub->add_option("--data", o->data,
                   "The split to score: a JSONL file (ARC, WinoGrande, GSM8K) or a folder of <subject>_test.csv / "

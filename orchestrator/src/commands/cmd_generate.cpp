@@ -25,12 +25,8 @@ void add_generate_command(CLI::App& app) {
     PlacementOptions placement;
   };
   auto o = std::make_shared<Options>();
-  sub->add_option("--model", o->model, "RWKV-7 checkpoint (.pth or .safetensors), or a fetched model's name")
-      ->required()
-      ->transform(fetched_name_or_path());
-  sub->add_option("--vocab", o->vocab, "rwkv_vocab_v20230424.txt, or rwkv-world-vocab (fetched)")
-      ->required()
-      ->transform(fetched_name_or_path());
+  add_model_option(*sub, "--model", &o->model)->required();
+  add_vocab_option(*sub, &o->vocab)->required();
   sub->add_option("--prompt", o->prompt, "The prompt text")->required();
   sub->add_option("--state", o->state, "Tuned-state file to start from");
   sub->add_option("--max-tokens", o->max_tokens, "Tokens to generate at most")

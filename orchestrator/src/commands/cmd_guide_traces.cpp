@@ -236,11 +236,8 @@ void add_guide_traces_command(CLI::App& app) {
       "(prompts as `eval` renders them, never the gold answer), with its top-k log-probs per token, into a\n"
       "guide-trace JSONL file for observer tuning and test-time scaling. --check FILE validates an existing one.");
   auto o = std::make_shared<GuideTraceOptions>();
-  auto* guide = sub->add_option("--guide", o->guide, "The guide's RWKV-7 checkpoint (.pth or .safetensors), or a fetched model's name")
-                    ->transform(fetched_name_or_path());
-  sub->add_option("--vocab", o->vocab, "rwkv_vocab_v20230424.txt or rwkv-world-vocab (the guide's and the student's tokenizer)")
-      ->required()
-      ->transform(fetched_name_or_path());
+  auto* guide = add_model_option(*sub, "--guide", &o->guide, "The guide's ");
+  add_vocab_option(*sub, &o->vocab, "the guide's and the student's tokenizer")->required();
   auto* benchmark = sub->add_option("--benchmark", o->benchmark, "arc_challenge | mmlu | winogrande | gsm8k");
   auto* data = sub->add_option("--data", o->data, "The split to write traces for (as for `eval --data`)");
   auto* out = sub->add_option("--out", o->out, "The guide-trace file to write (JSONL, written atomically)");

@@ -29,11 +29,8 @@ void add_score_command(CLI::App& app) {
     PlacementOptions placement;
   };
   auto o = std::make_shared<Options>();
-  sub->add_option("--model", o->model, "RWKV-7 checkpoint (.pth or .safetensors), or a fetched model's name")
-      ->required()
-      ->transform(fetched_name_or_path());
-  sub->add_option("--vocab", o->vocab, "rwkv_vocab_v20230424.txt or rwkv-world-vocab (required with --text/--text-file)")
-      ->transform(fetched_name_or_path());
+  add_model_option(*sub, "--model", &o->model)->required();
+  add_vocab_option(*sub, &o->vocab, "required with --text/--text-file");
   add_text_input_options(*sub, o->input, /*with_tokens=*/true);
   sub->add_option("--state", o->state, "Tuned-state file (blocks.{i}.att.time_state) to start from");
   sub->add_option("--logits-out", o->logits_out, "Write float32 [T, V] logits as .npy (row t: after token t)");

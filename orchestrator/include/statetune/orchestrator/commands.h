@@ -3,11 +3,13 @@
 // add_<name>_command(CLI::App&), which adds the subcommand and a callback that runs it.
 // Callbacks throw statetune::Error for bad input; run_cli maps that to exit code 1.
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace CLI {
 class App;
 class Validator;
+class Option;
 }
 
 namespace statetune::orchestrator {
@@ -30,9 +32,11 @@ void add_threads_option(CLI::App& sub, int* threads);
 // Check for options that count something (steps, tokens, threads): a whole number >= 1. CLI11's
 // PositiveNumber accepts fractions and reports a range up to 1.8e308.
 CLI::Validator positive_count();
-// For a model or vocabulary flag (use with ->transform): a file, or a name of `statetune fetch
-// --list` made into the cached file's path (an error says what to fetch).
-CLI::Validator fetched_name_or_path();
+// A model flag (--model, --guide): an RWKV-7 checkpoint, or a name of `statetune fetch --list`
+// made into the cached file's path (an error says what to fetch). `whose`: "" or "The guide's ".
+CLI::Option* add_model_option(CLI::App& sub, const std::string& flag, std::string* model, const std::string& whose = "");
+// --vocab: the vocabulary file, or rwkv-world-vocab (fetched); `note` says more ("" for none).
+CLI::Option* add_vocab_option(CLI::App& sub, std::string* vocab, const std::string& note = "");
 void apply_threads(int threads);
 
 // A command that ends without an error but not fully successfully (e.g. `sweep` stopped by a
