@@ -84,17 +84,8 @@ void render_jsonl(RenderedBenchmark& out, const std::string& data_path, const Be
 // The folder holding the MMLU dev files for a data path (see BenchmarkOptions::fewshot_path).
 std::string mmlu_pool_folder(const std::string& data_path) {
   const fs::path data = fs::is_directory(data_path) ? fs::path(data_path) : fs::path(data_path).parent_path();
-  auto has_dev = [](const fs::path& dir) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) return false;
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      const std::string name = entry.path().filename().string();
-      if (name.size() > 8 && name.compare(name.size() - 8, 8, "_dev.csv") == 0) return true;
-    }
-    return false;
-  };
   for (const fs::path& dir : {data, data.parent_path() / "train", data.parent_path() / "dev"})
-    if (has_dev(dir)) return dir.string();
+    if (!mmlu_split_files(dir.string(), "dev").empty()) return dir.string();
   fail("{}: no MMLU <subject>_dev.csv few-shot files beside it or in ../train or ../dev (give --fewshot-data)",
        data_path);
 }
@@ -102,16 +93,9 @@ std::string mmlu_pool_folder(const std::string& data_path) {
 // The split a folder holds: its <subject>_test.csv files, else _val.csv (the fetched MMLU's
 // training split is upstream's val folder), else _dev.csv.
 std::string mmlu_folder_split(const std::string& data_path) {
-  if (!fs::is_directory(data_path)) return "test";  // a single file names its own split
-  for (const char* split : {"test", "val", "dev"}) {
-    const std::string suffix = std::string("_") + split + ".csv";
-    for (const auto& entry : fs::directory_iterator(data_path)) {
-      const std::string name = entry.path().filename().string();
-      if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-        return split;
-    }
-  }
-  return "test";  // read_mmlu then says the folder has none
+  for (const char* split : {"test", "val", "dev"})
+    if (!mmlu_split_files(data_path, split).empty()) return split;
+  return "test";  // a single file names its own split; an empty folder: read_mmlu says it has none
 }
 
 void render_mmlu_split(RenderedBenchmark& out, const std::string& data_path, const BenchmarkOptions& options) {

@@ -62,19 +62,27 @@ ReadResult<MmluItem> read_mmlu_file(const std::string& path, const ReadOptions& 
   return out;
 }
 
-ReadResult<MmluItem> read_mmlu(const std::string& path, const std::string& split, const ReadOptions& options) {
+std::vector<std::string> mmlu_split_files(const std::string& folder, const std::string& split) {
   namespace fs = std::filesystem;
-  ST_CHECK(fs::exists(path), "{}: no such file or folder", path);
-  if (!fs::is_directory(path)) return read_mmlu_file(path, options);
-  const std::string suffix = "_" + split + ".csv";
   std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(path)) {
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) return files;
+  const std::string suffix = "_" + split + ".csv";
+  for (const auto& entry : fs::directory_iterator(folder)) {
     const std::string name = entry.path().filename().string();
     if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
       files.push_back(entry.path().string());
   }
-  ST_CHECK(!files.empty(), "{}: no MMLU files named <subject>{} in this folder", path, suffix);
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+ReadResult<MmluItem> read_mmlu(const std::string& path, const std::string& split, const ReadOptions& options) {
+  namespace fs = std::filesystem;
+  ST_CHECK(fs::exists(path), "{}: no such file or folder", path);
+  if (!fs::is_directory(path)) return read_mmlu_file(path, options);
+  const std::vector<std::string> files = mmlu_split_files(path, split);
+  ST_CHECK(!files.empty(), "{}: no MMLU files named <subject>_{}.csv in this folder", path, split);
   ReadResult<MmluItem> out;
   for (const std::string& file : files) {
     ReadResult<MmluItem> one = read_mmlu_file(file, options);

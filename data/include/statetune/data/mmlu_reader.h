@@ -6,6 +6,7 @@
 // The form is decided by the first record. The subject is the file name's prefix
 // (<subject>_test.csv, <subject>_dev.csv or <subject>_val.csv).
 #include <string>
+#include <vector>
 
 #include "statetune/data/benchmark_items.h"
 #include "statetune/data/read_options.h"
@@ -16,6 +17,10 @@ namespace statetune::data {
 // records (wrong number of columns, an answer out of range, broken quoting) fail or are
 // skipped per `options`, with "<path>:<line>: <what>". A bad file name always throws.
 ReadResult<MmluItem> read_mmlu_file(const std::string& path, const ReadOptions& options = {});
+
+// The "<subject>_<split>.csv" files of a folder, in name order; none when there are none or
+// `folder` is not a folder.
+std::vector<std::string> mmlu_split_files(const std::string& folder, const std::string& split);
 
 // Every "<subject>_<split>.csv" in a folder, subjects in name order; or the one file when
 // `path` is a file. Throws when the folder holds no such file.
