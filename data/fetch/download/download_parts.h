@@ -48,7 +48,6 @@ class Progress {
   int last_decile_ = -1;
 };
 
-std::string human_bytes(uint64_t bytes);  // "364.5 MiB"
 
 // Why a download failed, so the caller knows what to keep.
 enum class Failure {

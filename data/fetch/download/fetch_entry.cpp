@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "download_parts.h"
+#include "statetune/common/byte_size.h"
 #include "statetune/common/error.h"
 #include "statetune/common/file_io.h"
 #include "statetune/fetch/cache.h"
@@ -173,7 +174,7 @@ FetchOutcome fetch_entry(const Entry& entry, const FetchOptions& options) {
       std::fprintf(stderr, "%s\n", detail::verified_line(label, bytes, sha, source.pin.sha256.has_value()).c_str());
     else
       std::fprintf(stderr, "%s: %s downloaded (the archive has no pin; its members are checked)\n", label.c_str(),
-                   detail::human_bytes(bytes).c_str());
+                   byte_size_text(bytes).c_str());
     manifest.sources.push_back({file, bytes, sha, source.pin.sha256.has_value(), source.url, ""});
   }
 

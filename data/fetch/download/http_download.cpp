@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "download_parts.h"
+#include "statetune/common/byte_size.h"
 #include "statetune/common/error.h"
 
 namespace statetune::fetch::detail {
@@ -155,7 +156,7 @@ DownloadResult download(const std::string& url, const fs::path& part, const std:
         fail("{}: cannot read the {} bytes kept by an earlier run", part.string(), t.offset);
       }
       std::fprintf(stderr, "%s: resuming at byte %llu (%s kept by an earlier run)\n", label.c_str(),
-                   static_cast<unsigned long long>(t.offset), human_bytes(t.offset).c_str());
+                   static_cast<unsigned long long>(t.offset), byte_size_text(t.offset).c_str());
     }
     if (expected_bytes && t.offset == *expected_bytes && t.offset > 0) {  // complete already
       ::close(t.fd);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "download_parts.h"
+#include "statetune/common/byte_size.h"
 #include "statetune/common/error.h"
 
 namespace statetune::fetch::detail {
@@ -64,19 +65,11 @@ std::string sha256_file(const std::filesystem::path& path, uint64_t* bytes) {
   return sha.hex();
 }
 
-std::string human_bytes(uint64_t bytes) {
-  const double b = static_cast<double>(bytes);
-  if (bytes < 1024) return fmt::format("{} B", bytes);
-  if (b < 1024.0 * 1024) return fmt::format("{:.1f} KiB", b / 1024);
-  if (b < 1024.0 * 1024 * 1024) return fmt::format("{:.1f} MiB", b / (1024.0 * 1024));
-  return fmt::format("{:.2f} GiB", b / (1024.0 * 1024 * 1024));
-}
-
 std::string verified_line(const std::string& label, uint64_t bytes, const std::string& sha256, bool pinned) {
-  if (pinned) return fmt::format("{}: {}, sha256 {} verified (matches the catalogue's pin)", label, human_bytes(bytes), sha256);
+  if (pinned) return fmt::format("{}: {}, sha256 {} verified (matches the catalogue's pin)", label, byte_size_text(bytes), sha256);
   return fmt::format("{}: {}, sha256 {} recorded in the manifest (no pin was known: trust on first use; compare it "
                      "with the publisher's page)",
-                     label, human_bytes(bytes), sha256);
+                     label, byte_size_text(bytes), sha256);
 }
 
 Progress::Progress(std::string label) : label_(std::move(label)), tty_(::isatty(STDERR_FILENO) == 1) {}

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "statetune/common/byte_size.h"
 #include "statetune/common/error.h"
 #include "statetune/common/suggestion.h"
 #include "statetune/fetch/cache.h"
@@ -42,13 +43,7 @@ long env_seconds(const char* name, long fallback) {
   return v;
 }
 
-std::string size_text(std::optional<uint64_t> bytes) {
-  if (!bytes) return "?";
-  const double b = static_cast<double>(*bytes);
-  if (b < 1024.0 * 1024) return fmt::format("{:.1f} KiB", b / 1024);
-  if (b < 1024.0 * 1024 * 1024) return fmt::format("{:.1f} MiB", b / (1024.0 * 1024));
-  return fmt::format("{:.2f} GiB", b / (1024.0 * 1024 * 1024));
-}
+std::string size_text(std::optional<uint64_t> bytes) { return bytes ? byte_size_text(*bytes) : "?"; }
 
 void print_list(const Catalog& catalog, const fs::path& cache) {
   struct Row {
