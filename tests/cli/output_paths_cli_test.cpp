@@ -25,10 +25,7 @@ class OutputPathsCli : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = statetune::testing::temp_dir("output_paths_cli");
     statetune::testing::write_byte_vocab(dir_ + "/vocab.txt");
-    std::ofstream data(dir_ + "/train.jsonl");
-    for (int i = 0; i < 6; ++i)
-      data << fmt::format(R"({{"context": "Q{}: {} plus one?", "target": " {}"}})", i, i, i + 1) << "\n";
-    data.close();
+    statetune::testing::write_plus_one_examples(dir_ + "/train.jsonl", 6);
     std::ofstream arc(dir_ + "/arc.jsonl");
     for (int i = 0; i < 3; ++i) arc << statetune::testing::arc_line(i) << "\n";
     arc.close();

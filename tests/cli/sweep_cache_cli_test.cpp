@@ -25,14 +25,8 @@ class SweepCacheCli : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = statetune::testing::temp_dir("sweep_cache_cli");
     statetune::testing::write_byte_vocab(dir_ + "/vocab.txt");
-    std::ofstream data(dir_ + "/train.jsonl");
-    for (int i = 0; i < 6; ++i)
-      data << fmt::format(R"({{"context": "Q{}: {} plus one?", "target": " {}"}})", i, i, i + 1) << "\n";
-    data.close();
-    ASSERT_EQ(run_statetune(fmt::format("init-model --layers 2 --dim 32 --head-size 16 --vocab 300 --seed 1 --out {}/m.pth",
-                                        dir_))
-                  .code,
-              0);
+    statetune::testing::write_plus_one_examples(dir_ + "/train.jsonl", 6);
+    ASSERT_EQ(run_statetune(statetune::testing::tiny_model_args(dir_ + "/m.pth")).code, 0);
     // Three runs on the same model and data: three seeds.
     std::ofstream(dir_ + "/three.yaml") << "base:\n  model: m.pth\n  vocab: vocab.txt\n  output: three/{hash}.pth\n"
                                         << "  steps: 2\n  batch: 2\n  lr: 0.1\n"

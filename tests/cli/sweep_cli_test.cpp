@@ -32,14 +32,8 @@ class SweepCli : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = statetune::testing::temp_dir("sweep_cli");
     statetune::testing::write_byte_vocab(dir_ + "/vocab.txt");
-    std::ofstream data(dir_ + "/train.jsonl");
-    for (int i = 0; i < 10; ++i)
-      data << fmt::format(R"({{"context": "Q{}: {} plus one?", "target": " {}"}})", i, i, i + 1) << "\n";
-    data.close();
-    ASSERT_EQ(run_statetune(fmt::format("init-model --layers 2 --dim 32 --head-size 16 --vocab 300 --seed 1 --out {}/m.pth",
-                                        dir_))
-                  .code,
-              0);
+    statetune::testing::write_plus_one_examples(dir_ + "/train.jsonl", 10);
+    ASSERT_EQ(run_statetune(statetune::testing::tiny_model_args(dir_ + "/m.pth")).code, 0);
   }
   // 6 runs: standard, kernel, dbp x 2 seeds.
   // state_files: each run writes its state to <name>/<hash>.pth (`output`); without, the

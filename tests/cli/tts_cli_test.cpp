@@ -27,10 +27,7 @@ class TtsCli : public ::testing::Test {
     std::ofstream arc(dir_ + "/arc.jsonl");
     for (int i = 0; i < 5; ++i) arc << arc_line(i) << "\n";
     arc.close();
-    ASSERT_EQ(run_statetune(fmt::format("init-model --layers 2 --dim 32 --head-size 16 --vocab 300 --seed 1 --out {}/m.pth",
-                                        dir_))
-                  .code,
-              0);
+    ASSERT_EQ(run_statetune(statetune::testing::tiny_model_args(dir_ + "/m.pth")).code, 0);
     ASSERT_EQ(run_statetune(fmt::format("init-model --layers 2 --dim 64 --head-size 16 --vocab 300 --seed 2 --out {}/g.pth",
                                         dir_))
                   .code,

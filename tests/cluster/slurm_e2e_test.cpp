@@ -24,6 +24,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/tiny_inputs.h"
 #include "cli_runner.h"
 #include "cluster_files.h"
 #include "study_compare.h"
@@ -33,6 +34,9 @@ using statetune::testing::contains;
 using statetune::testing::expect_same_study_results;
 using statetune::testing::read_file;
 using statetune::testing::read_study_runs;
+using statetune::testing::tiny_model_args;
+using statetune::testing::write_byte_vocab;
+using statetune::testing::write_plus_one_examples;
 using statetune::testing::run_command;
 using statetune::testing::statetune_binary;
 using statetune::testing::StudyRun;
@@ -125,21 +129,10 @@ class SlurmE2E : public ::testing::Test {
     lock_ = ::open((fs::temp_directory_path() / "statetune_slurm_e2e.lock").c_str(), O_CREAT | O_RDWR, 0666);
     if (lock_ >= 0) ::flock(lock_, LOCK_EX);
     dir_ = temp_dir("slurm_e2e");
-    // A byte-level vocabulary, ten examples, a 2-layer random model (as tests/cli/sweep_cli_test.cpp).
-    std::ofstream vocab(dir_ + "/vocab.txt", std::ios::binary);
-    for (int b = 0; b < 256; ++b) {
-      char line[32];
-      std::snprintf(line, sizeof line, "%d b'\\x%02x' 1\n", b + 1, b);
-      vocab << line;
-    }
-    vocab.close();
-    std::ofstream data(dir_ + "/train.jsonl");
-    for (int i = 0; i < 10; ++i) {
-      data << "{\"context\": \"Q" << i << ": " << i << " plus one?\", \"target\": \" " << i + 1 << "\"}\n";
-    }
-    data.close();
-    const auto model = statetune("init-model --layers 2 --dim 32 --head-size 16 --vocab 300 --seed 1 --out " + dir_ +
-                                 "/m.pth");
+    // A byte-level vocabulary, ten examples, a 2-layer random model (tests/cli/tiny_inputs.h).
+    write_byte_vocab(dir_ + "/vocab.txt");
+    write_plus_one_examples(dir_ + "/train.jsonl", 10);
+    const auto model = statetune(tiny_model_args(dir_ + "/m.pth"));
     ASSERT_EQ(model.code, 0) << model.output;
     // One node, two ranks of one CPU: the ranks form two groups of one rank (sweep's default).
     write_file(dir_, "local.yaml", profile(""));

@@ -33,9 +33,7 @@ sweeps::RunSpec tiny_run(const std::string& name) {
   statetune::workers::save_checkpoint(dir + "/m.pth", statetune::workers::init_random_model(
                                                           statetune::testing::small_config(2, 300), 1));
   statetune::testing::write_byte_vocab(dir + "/vocab.txt");
-  std::ofstream data(dir + "/train.jsonl");
-  for (int i = 0; i < 6; ++i) data << fmt::format(R"({{"context": "Q{}: {} plus one?", "target": " {}"}})", i, i, i + 1) << "\n";
-  data.close();
+  statetune::testing::write_plus_one_examples(dir + "/train.jsonl", 6);
   sweeps::RunSpec spec;
   spec.model = dir + "/m.pth";
   spec.vocab = dir + "/vocab.txt";

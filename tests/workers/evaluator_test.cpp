@@ -3,11 +3,9 @@
 // acc_norm is lm-eval's, and generation is greedy with stop sequences.
 #include "statetune/workers/evaluator.h"
 
-#include <fstream>
-
-#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "cli/tiny_inputs.h"
 #include "small_config.h"
 #include "statetune/data/prompts.h"
 #include "statetune/workers/generation.h"
@@ -24,9 +22,7 @@ using workers::ContextSharing;
 const data::Tokenizer& byte_tokenizer() {
   static const data::Tokenizer tokenizer = [] {
     const std::string path = statetune::testing::temp_dir("evaluator_vocab") + "/vocab.txt";
-    std::ofstream out(path, std::ios::binary);
-    for (int b = 0; b < 256; ++b) out << fmt::format("{} b'\\x{:02x}' 1\n", b + 1, b);
-    out.close();
+    statetune::testing::write_byte_vocab(path);
     return data::Tokenizer::load(path);
   }();
   return tokenizer;
